@@ -1,0 +1,251 @@
+//! The few layers the backbones are made of, written over tch's fallible `f_*` ops so that a
+//! bad input becomes an error instead of a panic (tch's own `nn` layers unwrap). Variables are
+//! created under PyTorch's names (`weight`, `bias`, `running_mean`, `running_var`), so a
+//! module's VarStore path is its checkpoint key prefix.
+
+use crate::{NnError, Result};
+use tch::nn::{Init, Path};
+use tch::Tensor;
+
+/// How a convolution pads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// The same zero padding on every side (PyTorch's `padding=p`).
+    Symmetric(i64),
+    /// TensorFlow's "SAME": pad so that the output is `ceil(input / stride)`, the odd pixel going
+    /// to the bottom/right. Computed from each input's size, so it follows the resolution.
+    TfSame,
+}
+
+/// A 2-d convolution, optionally grouped (depthwise when `groups == in_channels`).
+#[derive(Debug)]
+pub struct Conv2d {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    kernel: i64,
+    stride: i64,
+    padding: Padding,
+    groups: i64,
+}
+
+/// Shape and behaviour of a [`Conv2d`].
+#[derive(Clone, Copy, Debug)]
+pub struct ConvSpec {
+    pub in_channels: i64,
+    pub out_channels: i64,
+    pub kernel: i64,
+    pub stride: i64,
+    pub padding: Padding,
+    pub groups: i64,
+    pub bias: bool,
+}
+
+impl ConvSpec {
+    /// A square convolution without bias, ungrouped, padded symmetrically.
+    pub fn new(in_channels: i64, out_channels: i64, kernel: i64, stride: i64, pad: i64) -> Self {
+        ConvSpec {
+            in_channels,
+            out_channels,
+            kernel,
+            stride,
+            padding: Padding::Symmetric(pad),
+            groups: 1,
+            bias: false,
+        }
+    }
+}
+
+impl Conv2d {
+    /// Weights start as He-normal over fan-out (torchvision's ResNet and TF's EfficientNet init),
+    /// which keeps activations of ReLU networks at unit scale when training from scratch.
+    pub fn new(p: &Path, s: ConvSpec) -> Self {
+        let fan_out = s.out_channels / s.groups * s.kernel * s.kernel;
+        let std = (2.0 / fan_out as f64).sqrt();
+        let weight = p.var(
+            "weight",
+            &[s.out_channels, s.in_channels / s.groups, s.kernel, s.kernel],
+            Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        );
+        let bias = s
+            .bias
+            .then(|| p.var("bias", &[s.out_channels], Init::Const(0.0)));
+        Conv2d {
+            weight,
+            bias,
+            kernel: s.kernel,
+            stride: s.stride,
+            padding: s.padding,
+            groups: s.groups,
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let conv = |x: &Tensor, pad: i64| {
+            x.f_conv2d(
+                &self.weight,
+                self.bias.as_ref(),
+                [self.stride; 2],
+                [pad; 2],
+                [1; 2],
+                self.groups,
+            )
+        };
+        Ok(match self.padding {
+            Padding::Symmetric(p) => conv(x, p)?,
+            Padding::TfSame => conv(&self.tf_same_pad(x)?, 0)?,
+        })
+    }
+
+    /// Pads `x` as TF's SAME does: total padding `max((ceil(n/s) - 1) * s + k - n, 0)` per axis,
+    /// the smaller half before, the larger after.
+    fn tf_same_pad(&self, x: &Tensor) -> Result<Tensor> {
+        let size = x.size();
+        if size.len() != 4 {
+            return Err(NnError::Invalid(format!(
+                "expected a 4-d (N, C, H, W) input, got shape {size:?}"
+            )));
+        }
+        let total = |n: i64| {
+            let out = (n + self.stride - 1) / self.stride;
+            ((out - 1) * self.stride + self.kernel - n).max(0)
+        };
+        let (ph, pw) = (total(size[2]), total(size[3]));
+        if ph == 0 && pw == 0 {
+            return Ok(x.shallow_clone());
+        }
+        Ok(x.f_constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2])?)
+    }
+}
+
+/// Batch normalisation over channels, with the running statistics in the VarStore (as
+/// non-trainable variables) so that they load, save and adapt (AdaBN) like any weight.
+#[derive(Debug)]
+pub struct BatchNorm2d {
+    pub weight: Tensor,
+    pub bias: Tensor,
+    pub running_mean: Tensor,
+    pub running_var: Tensor,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNorm2d {
+    /// `momentum` is PyTorch's (weight of the new batch in the running average), not TF's.
+    pub fn new(p: &Path, channels: i64, eps: f64, momentum: f64) -> Self {
+        BatchNorm2d {
+            weight: p.var("weight", &[channels], Init::Const(1.0)),
+            bias: p.var("bias", &[channels], Init::Const(0.0)),
+            running_mean: p.zeros_no_train("running_mean", &[channels]),
+            running_var: p.ones_no_train("running_var", &[channels]),
+            eps,
+            momentum,
+        }
+    }
+
+    /// In training mode the batch's statistics are used and the running ones updated in place.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(x.f_batch_norm(
+            Some(&self.weight),
+            Some(&self.bias),
+            Some(&self.running_mean),
+            Some(&self.running_var),
+            train,
+            self.momentum,
+            self.eps,
+            true,
+        )?)
+    }
+}
+
+/// A fully connected layer, `x W^T + b`.
+#[derive(Debug)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+impl Linear {
+    /// PyTorch's default init: uniform in `±1/sqrt(fan_in)` for weight and bias.
+    pub fn new(p: &Path, in_features: i64, out_features: i64) -> Self {
+        let bound = 1.0 / (in_features as f64).sqrt();
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        Linear {
+            weight: p.var("weight", &[out_features, in_features], init),
+            bias: p.var("bias", &[out_features], init),
+        }
+    }
+
+    pub fn in_features(&self) -> i64 {
+        self.weight.size()[1]
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_linear(&self.weight, Some(&self.bias))?)
+    }
+}
+
+/// Global average pooling `(N, C, H, W) -> (N, C)`, as torchvision's
+/// `AdaptiveAvgPool2d(1)` + `flatten(1)`.
+pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
+    Ok(x.f_adaptive_avg_pool2d([1, 1])?.f_flatten(1, -1)?)
+}
+
+/// Checks that `x` is an `(N, C, H, W)` batch with the channel count the model takes, so that
+/// a wrongly shaped input is reported in the model's terms rather than libtorch's.
+pub fn check_image_batch(model: &str, x: &Tensor, channels: i64) -> Result<()> {
+    let size = x.size();
+    if size.len() != 4 || size[1] != channels {
+        return Err(NnError::Invalid(format!(
+            "model `{model}` takes images as an (N, {channels}, H, W) tensor; got shape {size:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that features handed to a head have the width it was built for.
+pub fn check_features(model: &str, x: &Tensor, dim: i64) -> Result<()> {
+    let size = x.size();
+    if size.len() != 2 || size[1] != dim {
+        return Err(NnError::Invalid(format!(
+            "the head of model `{model}` takes (N, {dim}) features; got shape {size:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// The head a model was built with, or the error saying it has none.
+pub fn require_head<'a, T>(model: &str, head: &'a Option<T>) -> Result<&'a T> {
+    head.as_ref().ok_or_else(|| {
+        NnError::Invalid(format!(
+            "model `{model}` was built without a classifier head (features only); build it with a \
+             number of classes to get logits"
+        ))
+    })
+}
+
+/// The index of `stage` in `stages`, with the registry's error for an unknown name.
+pub fn stage_index(
+    model: &str,
+    stages: &[crate::models::StageInfo],
+    stage: Option<&str>,
+) -> Result<usize> {
+    match stage {
+        None => Ok(stages.len() - 1),
+        Some(name) => {
+            stages
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| NnError::UnknownStage {
+                    model: model.to_string(),
+                    stage: name.to_string(),
+                    known: stages.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                })
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Architectures with the key names of their published checkpoints (torchvision, timm,
+//! efficientnet_pytorch), and the registry that maps names to them.
+
+pub mod backbone;
+pub mod efficientnet_lite;
+pub mod layers;
+pub mod lenet;
+pub mod registry;
+pub mod resnet;
+
+pub use backbone::{Backbone, StageInfo};
+pub use registry::{find, registry, ModelSpec};

@@ -1,0 +1,158 @@
+//! The models graft knows by name: how to build each, what input it takes, its stages and the
+//! preprocessing its published weights expect. Everything here is known without building a
+//! network, so listing models costs nothing.
+
+use crate::models::efficientnet_lite::{self, EfficientNetLite, LITE0};
+use crate::models::lenet::{self, LeNet};
+use crate::models::resnet::{self, ResNet, ResNetDepth};
+use crate::models::{Backbone, StageInfo};
+use crate::{NnError, Result};
+use graft_data::preprocess::Preprocess;
+use tch::nn::Path;
+
+/// A registry entry.
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Input tensor shape of one sample (C, H, W) at the weights' native resolution.
+    pub input: (i64, i64, i64),
+    /// Classes of the published head (ImageNet-1k, or 10 digits).
+    pub default_classes: i64,
+    /// Builds the network under `path` (the VarStore root gives checkpoint key names);
+    /// `None` builds it without a classifier head. Prefer [`ModelSpec::build_checked`].
+    pub build: fn(&Path, Option<i64>) -> Box<dyn Backbone>,
+    /// Key prefix of the classifier (`fc.`, `_fc.`).
+    pub head_prefix: &'static str,
+    stages: fn() -> Vec<StageInfo>,
+    preprocess: fn() -> Preprocess,
+}
+
+impl std::fmt::Debug for ModelSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelSpec {
+    /// Stages in forward order, with feature widths and parameter prefixes.
+    pub fn stages(&self) -> Vec<StageInfo> {
+        (self.stages)()
+    }
+
+    pub fn stage_names(&self) -> Vec<&'static str> {
+        self.stages().iter().map(|s| s.name).collect()
+    }
+
+    /// Feature width at `stage` (the last when `None`).
+    pub fn feature_dim(&self, stage: Option<&str>) -> Result<i64> {
+        let stages = self.stages();
+        let found = match stage {
+            None => stages.last(),
+            Some(n) => stages.iter().find(|s| s.name == n),
+        };
+        found.map(|s| s.dim).ok_or_else(|| NnError::UnknownStage {
+            model: self.name.to_string(),
+            stage: stage.unwrap_or_default().to_string(),
+            known: self.stage_names().join(", "),
+        })
+    }
+
+    /// The preprocessing the published weights were trained with.
+    pub fn preprocess(&self) -> Preprocess {
+        (self.preprocess)()
+    }
+
+    /// Builds the network after checking the class count, which would otherwise reach libtorch
+    /// as a negative or zero tensor size.
+    pub fn build_checked(
+        &self,
+        path: &Path,
+        num_classes: Option<i64>,
+    ) -> Result<Box<dyn Backbone>> {
+        if let Some(k) = num_classes {
+            if k < 1 {
+                return Err(NnError::Invalid(format!(
+                    "model `{}`: number of classes must be at least 1, got {k}",
+                    self.name
+                )));
+            }
+        }
+        Ok((self.build)(path, num_classes))
+    }
+}
+
+static REGISTRY: [ModelSpec; 5] = [
+    ModelSpec {
+        name: "resnet18",
+        summary: "ResNet-18 (torchvision), 11.7M parameters, 512-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R18, k)),
+        head_prefix: "fc.",
+        stages: || resnet::stages(ResNetDepth::R18),
+        preprocess: resnet::preprocess,
+    },
+    ModelSpec {
+        name: "resnet34",
+        summary: "ResNet-34 (torchvision), 21.8M parameters, 512-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R34, k)),
+        head_prefix: "fc.",
+        stages: || resnet::stages(ResNetDepth::R34),
+        preprocess: resnet::preprocess,
+    },
+    ModelSpec {
+        name: "resnet50",
+        summary: "ResNet-50 (torchvision, v1.5), 25.6M parameters, 2048-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R50, k)),
+        head_prefix: "fc.",
+        stages: || resnet::stages(ResNetDepth::R50),
+        preprocess: resnet::preprocess,
+    },
+    ModelSpec {
+        name: "efficientnet_lite0",
+        summary:
+            "EfficientNet-Lite0 (efficientnet_pytorch names), 4.7M parameters, 1280-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| Box::new(EfficientNetLite::new(p, LITE0, k)),
+        head_prefix: "_fc.",
+        stages: || efficientnet_lite::stages(&LITE0),
+        preprocess: || efficientnet_lite::preprocess(&LITE0),
+    },
+    ModelSpec {
+        name: "lenet",
+        summary: "LeNet digit encoder (ADDA), 1x28x28 input, 500-d features",
+        input: (1, lenet::INPUT_SIDE, lenet::INPUT_SIDE),
+        default_classes: 10,
+        build: |p, k| Box::new(LeNet::new(p, k)),
+        head_prefix: "fc.",
+        stages: lenet::stages,
+        preprocess: lenet::preprocess,
+    },
+];
+
+/// All registered models, in the order `graft models` lists them.
+pub fn registry() -> &'static [ModelSpec] {
+    &REGISTRY
+}
+
+/// The model called `name`, or an error listing the known names.
+pub fn find(name: &str) -> Result<&'static ModelSpec> {
+    REGISTRY
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| NnError::UnknownModel {
+            name: name.to_string(),
+            known: REGISTRY
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

@@ -1,0 +1,237 @@
+//! `graft extract`: run a frozen backbone once over a dataset and save the features, with
+//! everything needed to trust and reuse them later (model, weights hash, stage, preprocessing,
+//! class names, file paths).
+
+use anyhow::{bail, Context};
+use graft_data::features::FeatureSet;
+use graft_data::image_folder::{ImageDataset, OpenOptions};
+use graft_data::loader::{image_batches, LoaderOptions};
+use graft_nn::models::{find, Backbone};
+use graft_nn::weights::{self, LoadOptions};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Registry name of the backbone (see `graft models`)
+    #[arg(long)]
+    pub(crate) model: String,
+    /// Pretrained weights: a .safetensors or PyTorch .pth file, a folder holding one, or
+    /// hf:ORG/NAME[@REV] from the Hugging Face cache. Without it the backbone is randomly
+    /// initialised (from --seed), which is rarely what you want.
+    #[arg(long)]
+    pub(crate) weights: Option<String>,
+    /// Images: a folder with one subfolder per class (torchvision ImageFolder layout), or a CSV
+    /// manifest with columns path,label
+    #[arg(long)]
+    pub(crate) data: PathBuf,
+    /// Take the features at the end of this stage instead of the last one
+    #[arg(long)]
+    pub(crate) stage: Option<String>,
+    /// Output file (.safetensors or .npz)
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Output format; by default taken from the extension of --out
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<Format>,
+    #[arg(long, default_value_t = 32)]
+    pub(crate) batch_size: usize,
+    /// Threads for libtorch and for image decoding (default: all cores)
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Seeds random initialisation when no --weights are given
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// cpu, cuda, cuda:N or auto
+    #[arg(long, default_value = "cpu")]
+    pub(crate) device: String,
+    /// Skip unreadable or corrupt images (counted in the summary) instead of stopping
+    #[arg(long)]
+    pub(crate) skip_bad: bool,
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Safetensors,
+    Npz,
+}
+
+impl Format {
+    fn from_path(p: &Path) -> Format {
+        match p.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("npz") => Format::Npz,
+            _ => Format::Safetensors,
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let threads = crate::threads::resolve(args.threads);
+    crate::threads::configure_torch(threads);
+    tch::manual_seed(args.seed as i64);
+    let device = graft_nn::device::parse_device(&args.device)?;
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
+
+    let spec = find(&args.model)?;
+    let mut vs = tch::nn::VarStore::new(device);
+    let model: Box<dyn Backbone> = (spec.build)(&vs.root(), None);
+    let stage = model.stage(args.stage.as_deref())?.name.to_string();
+
+    let mut meta = BTreeMap::new();
+    match &args.weights {
+        Some(w) => {
+            let path = weights::resolve(w)?;
+            let sd = weights::read(&path)?;
+            let opts = LoadOptions {
+                skip_head: Some(model.head_prefix().to_string()),
+                ..LoadOptions::default()
+            };
+            let report = weights::load_into(&mut vs, &sd, &opts, spec.name, &path)?;
+            tracing::info!(
+                loaded = report.loaded,
+                skipped = report.skipped.len(),
+                "weights"
+            );
+            meta.insert("weights".into(), path.display().to_string());
+            meta.insert("weights_sha256".into(), weights::sha256_file(&path)?);
+        }
+        None => {
+            if !args.json {
+                eprintln!(
+                    "warning: no --weights given: {} is randomly initialised",
+                    spec.name
+                );
+            }
+            meta.insert("weights".into(), format!("random-init seed={}", args.seed));
+        }
+    }
+
+    let ds = ImageDataset::open_with(&args.data, OpenOptions { min_classes: 1 })
+        .with_context(|| format!("reading the dataset at {}", args.data.display()))?;
+    let ds = Arc::new(ds);
+    let pre = model.preprocess();
+    let loader = image_batches(
+        ds.clone(),
+        pre.clone(),
+        LoaderOptions {
+            batch_size: args.batch_size,
+            threads,
+            shuffle: false,
+            seed: args.seed,
+            skip_bad: args.skip_bad,
+            ..LoaderOptions::default()
+        },
+    )?;
+
+    let pb = crate::progress::bar(ds.samples.len() as u64, "images", args.json);
+    pb.set_message(format!("{} {}", spec.name, stage));
+    let mut features: Vec<f32> = Vec::with_capacity(ds.samples.len() * 512);
+    let mut labels = Vec::with_capacity(ds.samples.len());
+    let mut paths = Vec::with_capacity(ds.samples.len());
+    let mut skipped = Vec::new();
+    let mut d = 0usize;
+    let _guard = tch::no_grad_guard();
+    for batch in loader {
+        let batch = batch?;
+        pb.inc((batch.indices.len() + batch.skipped.len()) as u64);
+        skipped.extend(batch.skipped.iter().cloned());
+        if batch.indices.is_empty() {
+            continue;
+        }
+        let [n, c, h, w] = batch.shape.map(|v| v as i64);
+        let x = Tensor::f_from_slice(&batch.data)?
+            .f_view([n, c, h, w])?
+            .f_to_device(device)?;
+        let f = model
+            .forward_features(&x, Some(&stage), false)?
+            .f_to_kind(Kind::Float)?
+            .f_to_device(Device::Cpu)?
+            .f_contiguous()?;
+        d = f.size()[1] as usize;
+        features.extend(Vec::<f32>::try_from(f.f_flatten(0, -1)?)?);
+        for &i in &batch.indices {
+            let (p, l) = &ds.samples[i];
+            labels.push(*l as i64);
+            paths.push(p.display().to_string());
+        }
+    }
+    pb.finish_and_clear();
+    if labels.is_empty() {
+        bail!(
+            "{}: no image could be read ({} skipped)",
+            args.data.display(),
+            skipped.len()
+        );
+    }
+
+    meta.insert("model".into(), spec.name.to_string());
+    meta.insert("stage".into(), stage.clone());
+    meta.insert("preprocess".into(), serde_json::to_string(&pre)?);
+    meta.insert("data".into(), args.data.display().to_string());
+    meta.insert(
+        "graft_version".into(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    let n = labels.len();
+    let set = FeatureSet {
+        features,
+        n,
+        d,
+        labels,
+        class_names: ds.classes.clone(),
+        paths,
+        metadata: meta,
+    };
+    match format {
+        Format::Safetensors => set.write_safetensors(&args.out),
+        Format::Npz => set.write_npz(&args.out),
+    }
+    .with_context(|| format!("writing {}", args.out.display()))?;
+
+    let secs = t0.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    if args.json {
+        let v = json!({
+            "command": "extract",
+            "out": args.out.display().to_string(),
+            "format": format!("{format:?}").to_lowercase(),
+            "model": spec.name,
+            "stage": stage,
+            "n": n,
+            "d": d,
+            "classes": ds.classes.len(),
+            "skipped": skipped.len(),
+            "skipped_files": skipped.iter().map(|(p, why)| json!({"path": p.display().to_string(), "error": why})).collect::<Vec<_>>(),
+            "seconds": secs,
+            "images_per_second": rate,
+            "threads": threads,
+            "device": args.device,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "extracted {n} x {d} features ({} at {stage}) from {} in {secs:.1} s ({rate:.1} images/s) -> {}",
+            spec.name,
+            args.data.display(),
+            args.out.display()
+        );
+        if !skipped.is_empty() {
+            println!("skipped {} unreadable file(s):", skipped.len());
+            for (p, why) in &skipped {
+                println!("  {}: {why}", p.display());
+            }
+        }
+    }
+    Ok(())
+}

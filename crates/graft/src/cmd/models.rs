@@ -1,0 +1,71 @@
+//! `graft models`: what the registry holds, with what each model expects as input.
+
+use graft_data::preprocess::{Normalization, Preprocess};
+use graft_nn::models::{registry, Backbone};
+use serde_json::json;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print one JSON object per model instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    for spec in registry() {
+        // Building on the CPU without a head is cheap and asks the model itself, so the listing
+        // cannot drift from what the code does.
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let model: Box<dyn Backbone> = (spec.build)(&vs.root(), None);
+        let stages = model.stages();
+        let pre = model.preprocess();
+        if args.json {
+            let v = json!({
+                "name": spec.name,
+                "summary": spec.summary,
+                "input": [spec.input.0, spec.input.1, spec.input.2],
+                "stages": stages.iter().map(|s| json!({"name": s.name, "dim": s.dim})).collect::<Vec<_>>(),
+                "feature_dim": stages.last().map(|s| s.dim),
+                "parameters": vs.variables().values().map(|t| t.numel()).sum::<usize>(),
+                "preprocess": pre,
+            });
+            println!("{v}");
+        } else {
+            let params: usize = vs.variables().values().map(|t| t.numel()).sum();
+            println!("{}  ({})", spec.name, spec.summary);
+            println!(
+                "  input {}x{}x{}, {:.2} M parameters without head",
+                spec.input.0,
+                spec.input.1,
+                spec.input.2,
+                params as f64 / 1e6
+            );
+            let st: Vec<String> = stages
+                .iter()
+                .map(|s| format!("{}:{}", s.name, s.dim))
+                .collect();
+            println!("  stages (name:feature dim) {}", st.join(" "));
+            println!("  preprocessing {}", describe(&pre));
+            println!();
+        }
+    }
+    Ok(())
+}
+
+/// One line a person can check against a model card.
+pub fn describe(p: &Preprocess) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = p.resize_shorter {
+        parts.push(format!("resize shorter side to {s} ({:?})", p.interpolation).to_lowercase());
+    }
+    if let Some((h, w)) = p.crop {
+        parts.push(format!("centre crop {h}x{w}"));
+    }
+    parts.push(format!("{:?}", p.color).to_lowercase());
+    parts.push(match &p.normalization {
+        Normalization::MeanStd { mean, std } => format!("(x/255 - {mean:?}) / {std:?}"),
+        Normalization::Centered { center, scale } => format!("(x - {center}) / {scale}"),
+        Normalization::UnitRange => "x/255".to_string(),
+    });
+    parts.join(", ")
+}

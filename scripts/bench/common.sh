@@ -1,0 +1,42 @@
+# Shared set-up for the benchmark scripts (sourced, not run). Expects REPO, BENCH, say, die.
+
+# bench_python: prints the Python to use, creating .bench/venv when none is configured.
+bench_python() {
+    local py=${GRAFT_BENCH_PYTHON:-$BENCH/venv/bin/python}
+    if [ -n "${GRAFT_BENCH_PYTHON:-}" ]; then
+        [ -x "$py" ] || die "GRAFT_BENCH_PYTHON=$py is not an executable"
+    elif [ ! -x "$py" ]; then
+        say "creating $BENCH/venv with torch 2.13 + torchvision 0.28 (several GB, a few minutes;"
+        say "set GRAFT_BENCH_PYTHON to an existing Python with them to skip this)"
+        python3 -m venv "$BENCH/venv" >&2 || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+        "$BENCH/venv/bin/pip" install --quiet torch==2.13.0 'torchvision==0.28.*' pillow numpy safetensors >&2 \
+            || die "pip install into $BENCH/venv failed"
+    fi
+    "$py" -c 'import torch, torchvision, PIL, numpy, safetensors' 2>/dev/null \
+        || die "$py lacks one of torch, torchvision, pillow, numpy, safetensors"
+    echo "$py"
+}
+
+# bench_graft: prints the graft binary, building it in release mode first (cargo is a no-op
+# when nothing changed).
+bench_graft() {
+    if [ -n "${GRAFT_BIN:-}" ]; then
+        [ -x "$GRAFT_BIN" ] || die "GRAFT_BIN=$GRAFT_BIN is not an executable"
+        echo "$GRAFT_BIN"
+        return
+    fi
+    say "cargo build --release -p graft"
+    (cd "$REPO" && cargo build --release -p graft >&2) || die "cargo build --release -p graft failed"
+    local bin=${CARGO_TARGET_DIR:-$REPO/target}/release/graft
+    [ -x "$bin" ] || die "built graft not found at $bin"
+    echo "$bin"
+}
+
+# bench_time: prints /usr/bin/time if it is GNU time (has -v), else nothing.
+bench_time() {
+    if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
+        echo /usr/bin/time
+    else
+        say "/usr/bin/time (GNU) not found: peak RSS will not be measured ('apt-get install time' provides it)"
+    fi
+}

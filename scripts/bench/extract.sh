@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Side-by-side feature extraction: `graft extract` vs the idiomatic PyTorch script
+# (extract_torch.py) on the same 512 JPEGs, same threads (2), batch (32) and weights.
+#
+# For each model the two sides run alternately (graft, PyTorch, graft, PyTorch, ...) so
+# that slow phases of a noisy machine hit both; the table shows the best of the repeats,
+# the ratio graft/PyTorch, peak memory and the per-image cosine similarity of the two
+# feature matrices.
+#
+# Environment:
+#   GRAFT_BENCH_PYTHON  Python with torch 2.13 + torchvision 0.28 (default .bench/venv/bin/python,
+#                       created and filled on first use)
+#   BENCH_RUNS          repeats per side and model (default 2)
+#   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
+#   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
+#   GRAFT_BIN           use this graft binary instead of building one
+#   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default /work/shared/data)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$REPO/scripts/bench
+BENCH=$REPO/.bench
+SHARED=${GRAFT_SHARED_DATA:-/work/shared/data}
+RUNS=${BENCH_RUNS:-2}
+MODELS=${BENCH_MODELS:-"resnet18 efficientnet_lite0"}
+THREADS=${BENCH_THREADS:-2}
+WORKERS=${BENCH_WORKERS:-2}
+BATCH=${BENCH_BATCH:-32}
+IMAGES=$BENCH/images-512
+LITE0_WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
+R18_WEIGHTS=$BENCH/resnet18_seed0.safetensors
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'extract.sh: %s\n' "$*" >&2; exit 1; }
+
+# shellcheck source=scripts/bench/common.sh
+. "$HERE/common.sh"
+
+PY=$(bench_python)
+GRAFT=$(bench_graft)
+TIME=$(bench_time)
+
+[ -d "$IMAGES" ] || { say "making 512 images in $IMAGES"; "$PY" "$HERE/make_images.py" --n 512 --out "$IMAGES"; }
+[ -f "$LITE0_WEIGHTS" ] || die "EfficientNet-Lite0 weights not found at $LITE0_WEIGHTS (set GRAFT_SHARED_DATA)"
+if [ ! -f "$R18_WEIGHTS" ]; then
+    say "saving a seeded random ResNet-18 (torchvision names) to $R18_WEIGHTS, used by both sides"
+    "$PY" "$HERE/extract_torch.py" --model resnet18 --seed 0 --save-weights "$R18_WEIGHTS" >/dev/null
+fi
+
+RUN_DIR=$BENCH/runs/extract-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RUN_DIR"
+say "results in $RUN_DIR"
+
+# run_one MODEL SIDE I: one timed extraction; summary JSON, time -v and tree memory beside it.
+run_one() {
+    local model=$1 side=$2 i=$3 weights cmd
+    local base=$RUN_DIR/$model.$side.$i
+    case $model in
+        resnet18) weights=$R18_WEIGHTS ;;
+        efficientnet_lite0) weights=$LITE0_WEIGHTS ;;
+        *) die "unknown model $model" ;;
+    esac
+    if [ "$side" = graft ]; then
+        cmd=("$GRAFT" extract --model "$model" --weights "$weights" --data "$IMAGES"
+             --out "$RUN_DIR/$model.graft.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)
+    else
+        cmd=("$PY" "$HERE/extract_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
+             --out "$RUN_DIR/$model.torch.npy" --batch-size "$BATCH" --workers "$WORKERS"
+             --threads "$THREADS" --json)
+    fi
+    local wrap=("$PY" "$HERE/proc_mem.py" --out "$base.mem" --)
+    [ -n "$TIME" ] && wrap=("$TIME" -v -o "$base.time" "${wrap[@]}")
+    if ! "${wrap[@]}" "${cmd[@]}" >"$base.json" 2>"$base.err"; then
+        cat "$base.err" >&2
+        die "$side failed on $model (command: ${cmd[*]})"
+    fi
+    say "$(printf '%-18s %-5s #%s  %6.1f img/s' "$model" "$side" "$i" \
+        "$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["images_per_second"])' "$base.json")")"
+}
+
+for model in $MODELS; do
+    for i in $(seq 1 "$RUNS"); do
+        run_one "$model" graft "$i"
+        run_one "$model" torch "$i"
+    done
+    "$PY" "$HERE/compare_features.py" --graft "$RUN_DIR/$model.graft.safetensors" \
+        --torch "$RUN_DIR/$model.torch.npy" --json >"$RUN_DIR/$model.parity.json"
+done
+
+echo
+echo "Feature extraction, $(basename "$IMAGES") ($(find "$IMAGES" -name '*.jpg' | wc -l) JPEGs 400-800 px)," \
+     "threads $THREADS, DataLoader workers $WORKERS, batch $BATCH, best of $RUNS; $(nproc) cores;" \
+     "time = model build + weight load + decode + forward + writing features."
+"$PY" "$HERE/report.py" "$RUN_DIR" --json "$RUN_DIR/summary.json"
+[ -n "$TIME" ] || echo "(peak RSS per process skipped: /usr/bin/time not found; 'apt-get install time' provides it)"
+echo "Peak RSS (1 proc) is /usr/bin/time -v's maximum resident set size: the largest single process"
+echo "(graft is one process; for PyTorch the main process). Tree PSS sums main + DataLoader workers,"
+echo "shared pages split between them, sampled every 0.2 s."
