@@ -31,6 +31,16 @@ pub enum NnError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    #[error("training diverged at epoch {epoch}, step {step}: {what}")]
+    Diverged {
+        epoch: usize,
+        step: usize,
+        what: String,
+    },
+    /// The run was stopped on request (Ctrl-C) after saving a checkpoint.
+    #[error("stopped on request at epoch {epoch}, step {step}; checkpoint saved, continue with --resume")]
+    Interrupted { epoch: usize, step: usize },
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 }

@@ -5,6 +5,7 @@
 pub mod device;
 pub mod error;
 pub mod models;
+pub mod train;
 pub mod weights;
 
 pub use error::{NnError, Result};

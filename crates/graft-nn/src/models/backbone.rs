@@ -28,7 +28,19 @@ pub trait Backbone: std::fmt::Debug + Send {
         x: &Tensor,
         up_to_stage: Option<&str>,
         train: bool,
-    ) -> Result<Tensor>;
+    ) -> Result<Tensor> {
+        let last = self.stage_position(up_to_stage)?;
+        let h = self.forward_stages(x, 0, last, train)?;
+        self.pool_stage(&h, last)
+    }
+    /// Runs stages `from..=to` (indices into [`Backbone::stages`]) on `x`: the input images when
+    /// `from` is 0, else the raw output of stage `from - 1`. Returns the raw (unpooled) output
+    /// of stage `to`. Splitting the pass this way lets a frozen prefix run without autograd and
+    /// the trainable rest with it, so no gradient is ever computed for frozen stages.
+    fn forward_stages(&self, x: &Tensor, from: usize, to: usize, train: bool) -> Result<Tensor>;
+    /// Turns the raw output of stage `stage` into features `(N, D)` (global average pooling of
+    /// spatial maps; dense stages pass through).
+    fn pool_stage(&self, h: &Tensor, stage: usize) -> Result<Tensor>;
     /// Classifier logits `(N, classes)` from the final features (dropout applies when `train`);
     /// an error when the model was built without a head.
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor>;
@@ -51,19 +63,23 @@ pub trait Backbone: std::fmt::Debug + Send {
 
     /// Looks a stage up by name, with an error that lists the valid ones.
     fn stage(&self, name: Option<&str>) -> Result<&StageInfo> {
-        let stages = self.stages();
-        match name {
-            None => Ok(stages.last().expect("a backbone has at least one stage")),
-            Some(n) => {
-                stages
-                    .iter()
-                    .find(|s| s.name == n)
-                    .ok_or_else(|| crate::NnError::UnknownStage {
-                        model: self.arch().to_string(),
-                        stage: n.to_string(),
-                        known: stages.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-                    })
-            }
+        Ok(&self.stages()[self.stage_position(name)?])
+    }
+
+    /// Index of a stage by name (the last when `None`), with an error listing the valid ones.
+    fn stage_position(&self, name: Option<&str>) -> Result<usize> {
+        crate::models::layers::stage_index(self.arch(), self.stages(), name)
+    }
+
+    /// Checks a stage range for [`Backbone::forward_stages`].
+    fn check_stage_range(&self, from: usize, to: usize) -> Result<()> {
+        let n = self.stages().len();
+        if from > to || to >= n {
+            return Err(crate::NnError::Invalid(format!(
+                "model `{}`: stage range {from}..={to} is not within its {n} stages",
+                self.arch()
+            )));
         }
+        Ok(())
     }
 }

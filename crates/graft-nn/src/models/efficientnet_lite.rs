@@ -5,8 +5,8 @@
 //! [`LiteConfig`].
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, stage_index, BatchNorm2d,
-    Conv2d, ConvSpec, Linear, Padding,
+    check_features, check_image_batch, global_avg_pool, require_head, BatchNorm2d, Conv2d,
+    ConvSpec, Linear, Padding,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
@@ -321,27 +321,33 @@ impl Backbone for EfficientNetLite {
         &self.stages
     }
 
-    fn forward_features(
-        &self,
-        x: &Tensor,
-        up_to_stage: Option<&str>,
-        train: bool,
-    ) -> Result<Tensor> {
-        let last = stage_index(self.arch(), &self.stages, up_to_stage)?;
-        check_image_batch(self.arch(), x, 3)?;
-        let mut h = relu6(self.bn0.forward(&self.conv_stem.forward(x)?, train)?)?;
-        let n_blocks = match last {
+    fn forward_stages(&self, x: &Tensor, from: usize, to: usize, train: bool) -> Result<Tensor> {
+        self.check_stage_range(from, to)?;
+        // Stage 0 is the stem, 1..=7 the MBConv stages, the last one the 1x1 head convolution.
+        let head = self.stages.len() - 1;
+        let mut h = if from == 0 {
+            check_image_batch(self.arch(), x, 3)?;
+            relu6(self.bn0.forward(&self.conv_stem.forward(x)?, train)?)?
+        } else {
+            x.shallow_clone()
+        };
+        let block_end = |s: usize| match s {
             0 => 0,
             s if s <= self.stage_ends.len() => self.stage_ends[s - 1],
             _ => self.blocks.len(),
         };
-        for block in &self.blocks[..n_blocks] {
+        let first_block = if from == 0 { 0 } else { block_end(from - 1) };
+        for block in &self.blocks[first_block..block_end(to).max(first_block)] {
             h = block.forward(&h, train)?;
         }
-        if last == self.stages.len() - 1 {
+        if to == head {
             h = relu6(self.bn1.forward(&self.conv_head.forward(&h)?, train)?)?;
         }
-        global_avg_pool(&h)
+        Ok(h)
+    }
+
+    fn pool_stage(&self, h: &Tensor, _stage: usize) -> Result<Tensor> {
+        global_avg_pool(h)
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {

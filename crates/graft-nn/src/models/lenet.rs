@@ -8,8 +8,7 @@
 //! (mean 0.5, std 0.5), a domain-neutral choice: neither MNIST's nor USPS's statistics.
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, stage_index, Conv2d,
-    ConvSpec, Linear,
+    check_features, check_image_batch, global_avg_pool, require_head, Conv2d, ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
@@ -84,33 +83,41 @@ impl Backbone for LeNet {
         &self.stages
     }
 
-    fn forward_features(
-        &self,
-        x: &Tensor,
-        up_to_stage: Option<&str>,
-        train: bool,
-    ) -> Result<Tensor> {
-        let last = stage_index(self.arch(), &self.stages, up_to_stage)?;
-        check_image_batch(self.arch(), x, 1)?;
-        let size = x.size();
-        if size[2] != INPUT_SIDE || size[3] != INPUT_SIDE {
-            return Err(NnError::Invalid(format!(
-                "model `lenet` takes 1x{INPUT_SIDE}x{INPUT_SIDE} digits; got {}x{} (its \
-                 preprocessing resizes smaller digits such as USPS's 16x16 to {INPUT_SIDE}x{INPUT_SIDE})",
-                size[2], size[3]
-            )));
+    fn forward_stages(&self, x: &Tensor, from: usize, to: usize, train: bool) -> Result<Tensor> {
+        self.check_stage_range(from, to)?;
+        let mut h = x.shallow_clone();
+        if from == 0 {
+            check_image_batch(self.arch(), x, 1)?;
+            let size = x.size();
+            if size[2] != INPUT_SIDE || size[3] != INPUT_SIDE {
+                return Err(NnError::Invalid(format!(
+                    "model `lenet` takes 1x{INPUT_SIDE}x{INPUT_SIDE} digits; got {}x{} (its \
+                     preprocessing resizes smaller digits such as USPS's 16x16 to {INPUT_SIDE}x{INPUT_SIDE})",
+                    size[2], size[3]
+                )));
+            }
         }
         let pool = |h: &Tensor| h.f_max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
-        let h = pool(&self.conv1.forward(x)?)?.f_relu_()?;
-        if last == 0 {
-            return global_avg_pool(&h);
+        for stage in from..=to {
+            h = match stage {
+                0 => pool(&self.conv1.forward(&h)?)?.f_relu_()?,
+                1 => {
+                    let c = self.conv2.forward(&h)?.f_feature_dropout(DROPOUT, train)?;
+                    pool(&c)?.f_relu_()?
+                }
+                _ => self.fc1.forward(&h.f_flatten(1, -1)?)?.f_relu_()?,
+            };
         }
-        let h = self.conv2.forward(&h)?.f_feature_dropout(DROPOUT, train)?;
-        let h = pool(&h)?.f_relu_()?;
-        if last == 1 {
-            return global_avg_pool(&h);
+        Ok(h)
+    }
+
+    /// The convolutional stages give maps (pooled); `fc1` gives the 500 units themselves.
+    fn pool_stage(&self, h: &Tensor, stage: usize) -> Result<Tensor> {
+        if stage < 2 {
+            global_avg_pool(h)
+        } else {
+            Ok(h.shallow_clone())
         }
-        Ok(self.fc1.forward(&h.f_flatten(1, -1)?)?.f_relu_()?)
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {

@@ -2,8 +2,8 @@
 //! 3x3 convolution), under torchvision's parameter names, so its checkpoints load unchanged.
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, stage_index, BatchNorm2d,
-    Conv2d, ConvSpec, Linear,
+    check_features, check_image_batch, global_avg_pool, require_head, BatchNorm2d, Conv2d,
+    ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
@@ -237,21 +237,24 @@ impl Backbone for ResNet {
         &self.stages
     }
 
-    fn forward_features(
-        &self,
-        x: &Tensor,
-        up_to_stage: Option<&str>,
-        train: bool,
-    ) -> Result<Tensor> {
-        let last = stage_index(self.arch(), &self.stages, up_to_stage)?;
-        check_image_batch(self.arch(), x, 3)?;
-        let mut h = self.stem(x, train)?;
-        for layer in &self.layers[..last] {
+    fn forward_stages(&self, x: &Tensor, from: usize, to: usize, train: bool) -> Result<Tensor> {
+        self.check_stage_range(from, to)?;
+        let mut h = if from == 0 {
+            check_image_batch(self.arch(), x, 3)?;
+            self.stem(x, train)?
+        } else {
+            x.shallow_clone()
+        };
+        for layer in &self.layers[from.max(1) - 1..to] {
             for block in layer {
                 h = block.forward(&h, train)?;
             }
         }
-        global_avg_pool(&h)
+        Ok(h)
+    }
+
+    fn pool_stage(&self, h: &Tensor, _stage: usize) -> Result<Tensor> {
+        global_avg_pool(h)
     }
 
     /// torchvision's ResNet has no dropout before `fc`.

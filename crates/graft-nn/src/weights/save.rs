@@ -11,7 +11,7 @@ use graft_data::error::DataError;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::nn::VarStore;
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// BatchNorm layers are recognised by this variable; each gets a `num_batches_tracked` beside it.
 const BN_MARKER: &str = "running_var";
@@ -26,12 +26,33 @@ pub fn save_safetensors(
     path: &Path,
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    let counters: Vec<String> = named
+        .iter()
+        .filter_map(|(k, _)| {
+            k.strip_suffix(BN_MARKER)
+                .map(|p| format!("{p}{BN_COUNTER}"))
+        })
+        .filter(|k| !named.iter().any(|(n, _)| n == k))
+        .collect();
+    for k in counters {
+        named.push((k, Tensor::from(0i64)));
+    }
+    save_tensors(&named, path, metadata)
+}
+
+/// Saves named tensors to `path` atomically, in each tensor's own dtype, names sorted.
+pub fn save_tensors(
+    named: &[(String, Tensor)],
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
     let bad = |what: String| NnError::BadWeights {
         path: path.to_path_buf(),
         what,
     };
-    let mut entries: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
-    for (name, var) in vs.variables() {
+    let mut entries: BTreeMap<&str, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
+    for (name, var) in named {
         let t = var.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?;
         let dtype = dtype_of(t.kind()).ok_or_else(|| {
             bad(format!(
@@ -43,25 +64,16 @@ pub fn save_safetensors(
         let mut bytes = vec![0u8; numel * t.kind().elt_size_in_bytes()];
         t.f_copy_data_u8(&mut bytes, numel)?;
         let shape = t.size().iter().map(|&d| d as usize).collect();
-        entries.insert(name, (dtype, shape, bytes));
-    }
-    let counters: Vec<String> = entries
-        .keys()
-        .filter_map(|k| {
-            k.strip_suffix(BN_MARKER)
-                .map(|p| format!("{p}{BN_COUNTER}"))
-        })
-        .filter(|k| !entries.contains_key(k))
-        .collect();
-    for k in counters {
-        entries.insert(k, (Dtype::I64, vec![], 0i64.to_le_bytes().to_vec()));
+        if entries.insert(name, (dtype, shape, bytes)).is_some() {
+            return Err(bad(format!("two tensors are both named `{name}`")));
+        }
     }
 
     let mut views = Vec::with_capacity(entries.len());
     for (name, (dtype, shape, bytes)) in &entries {
         let view = TensorView::new(*dtype, shape.clone(), bytes)
             .map_err(|e| bad(format!("variable `{name}`: {e}")))?;
-        views.push((name.as_str(), view));
+        views.push((*name, view));
     }
     let meta: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
         metadata
@@ -82,7 +94,7 @@ pub fn save_safetensors(
 mod tests {
     use super::*;
     use crate::weights::safetensors::read;
-    use tch::{Kind, Tensor};
+    use tch::Kind;
 
     /// Whether a saved counter is the scalar PyTorch expects.
     fn is_counter(t: &Tensor) -> bool {

@@ -1,0 +1,80 @@
+//! The resumable checkpoint: model variables, optimiser state and the trainer's progress in
+//! one safetensors file, written atomically, so a crash at any instant leaves either the old
+//! checkpoint or the new one, never a mix of two epochs.
+
+use crate::train::optim::Optimizer;
+use crate::train::params::Param;
+use crate::weights::save::save_tensors;
+use crate::weights::{safetensors, StateDict};
+use crate::{NnError, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tch::nn::VarStore;
+
+/// Metadata key holding the trainer's progress as JSON.
+const PROGRESS_KEY: &str = "graft.progress";
+
+pub fn save(
+    path: &Path,
+    vs: &VarStore,
+    params: &[Param],
+    opt: &Optimizer,
+    progress_json: &str,
+) -> Result<()> {
+    let mut named: Vec<(String, tch::Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (format!("model.{k}"), v))
+        .collect();
+    named.extend(opt.state_tensors(params));
+    let meta = BTreeMap::from([(PROGRESS_KEY.to_string(), progress_json.to_string())]);
+    save_tensors(&named, path, &meta)
+}
+
+/// Restores model variables and optimiser state; returns the saved progress JSON.
+pub fn load(
+    path: &Path,
+    vs: &mut VarStore,
+    params: &[Param],
+    opt: &mut Optimizer,
+) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| NnError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let progress = ::safetensors::SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().as_ref()?.get(PROGRESS_KEY).cloned())
+        .ok_or_else(|| NnError::BadWeights {
+            path: path.to_path_buf(),
+            what: "not a graft training checkpoint (no progress record)".into(),
+        })?;
+    let sd: StateDict = safetensors::from_bytes(&bytes, path)?;
+    let mut missing = Vec::new();
+    tch::no_grad(|| -> Result<()> {
+        for (name, mut var) in vs.variables() {
+            match sd.get(&format!("model.{name}")) {
+                Some(t) => {
+                    var.f_copy_(t)?;
+                }
+                None => missing.push(name),
+            }
+        }
+        Ok(())
+    })?;
+    if !missing.is_empty() {
+        return Err(NnError::BadWeights {
+            path: path.to_path_buf(),
+            what: format!(
+                "checkpoint lacks model variables: {} (was it written by another model?)",
+                missing.join(", ")
+            ),
+        });
+    }
+    opt.load_state(params, &|k| sd.get(k).map(|t| t.shallow_clone()))
+        .map_err(|e| NnError::BadWeights {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
+    Ok(progress)
+}

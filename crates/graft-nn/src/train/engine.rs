@@ -1,0 +1,425 @@
+//! The training loop. One objective, `mean_i w_i * task_loss_i` (plus, later, regularisers and
+//! domain losses), minimised over the trainable parameter groups; the frozen prefix of the
+//! backbone runs outside autograd. Every random draw (data order, augmentation, dropout)
+//! derives from the seed and the global step, so a run resumed from any checkpoint ends
+//! exactly where the uninterrupted run does.
+
+use crate::models::Backbone;
+use crate::train::checkpoint;
+use crate::train::data::ImageTensors;
+use crate::train::input::{Augment, InputSpec};
+use crate::train::loss::cross_entropy;
+use crate::train::metrics::ClassMetrics;
+use crate::train::optim::{clip_grad_norm, Optimizer, OptimizerSpec};
+use crate::train::params::{GroupSpec, ParamGroups};
+use crate::train::schedule::{LrSchedule, Schedule};
+use crate::{NnError, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// BatchNorm behaviour in the trainable stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BnMode {
+    /// Batch statistics, running averages updated (the usual training mode).
+    Train,
+    /// Running statistics used and kept as loaded (stages run in inference mode); the right
+    /// choice for small batches or when the pre-trained statistics should stay.
+    Frozen,
+}
+
+/// Everything that defines a training run besides the model and the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub groups: GroupSpec,
+    pub optimizer: OptimizerSpec,
+    pub schedule: Schedule,
+    pub warmup_epochs: f64,
+    pub clip_grad_norm: Option<f64>,
+    pub label_smoothing: f64,
+    pub bn: BnMode,
+    pub augment: Augment,
+    pub input: InputSpec,
+    pub seed: u64,
+    /// Stop when validation accuracy has not improved for this many epochs.
+    pub early_stopping: Option<usize>,
+}
+
+/// One line of metrics.jsonl.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub lr: f64,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val: Option<ClassMetrics>,
+}
+
+/// The trainer's progress, saved inside each checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Epoch being trained (0-based) and steps of it done.
+    pub epoch: usize,
+    pub step_in_epoch: usize,
+    pub global_step: usize,
+    /// Running sums of the epoch in progress: loss * samples, correct, samples.
+    pub partial: (f64, u64, u64),
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: Option<usize>,
+    pub best_val_accuracy: Option<f64>,
+    pub stopped_early: bool,
+}
+
+/// What a caller sees while training runs (progress bars).
+pub enum Event<'a> {
+    EpochStart {
+        epoch: usize,
+        epochs: usize,
+        steps: usize,
+    },
+    Step {
+        step: usize,
+        loss: f64,
+    },
+    EpochEnd(&'a EpochRecord),
+}
+
+/// Files of a run directory the engine owns.
+pub struct RunFiles {
+    pub dir: PathBuf,
+}
+
+impl RunFiles {
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint.safetensors")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.dir.join("best.safetensors")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.dir.join("metrics.jsonl")
+    }
+}
+
+/// A model with its trainable groups and optimiser, ready to train.
+pub struct Trainer<'a> {
+    pub model: &'a dyn Backbone,
+    pub vs: &'a mut VarStore,
+    pub groups: ParamGroups,
+    pub opt: Optimizer,
+    pub cfg: TrainConfig,
+    pub progress: Progress,
+    pub device: Device,
+}
+
+/// Mixes the seed with a counter (SplitMix64), so every step and epoch has its own stream.
+pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(index.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<'a> Trainer<'a> {
+    pub fn new(model: &'a dyn Backbone, vs: &'a mut VarStore, cfg: TrainConfig) -> Result<Self> {
+        if cfg.epochs == 0 || cfg.batch_size == 0 {
+            return Err(NnError::Invalid(format!(
+                "epochs and batch size must be at least 1 (got {} and {})",
+                cfg.epochs, cfg.batch_size
+            )));
+        }
+        let groups = ParamGroups::new(vs, model, &cfg.groups)?;
+        let opt = Optimizer::new(cfg.optimizer.clone(), &groups.params)?;
+        let device = vs.device();
+        Ok(Trainer {
+            model,
+            vs,
+            groups,
+            opt,
+            cfg,
+            progress: Progress::default(),
+            device,
+        })
+    }
+
+    /// Restores a checkpoint written by [`Trainer::fit`].
+    pub fn resume_from(&mut self, path: &Path) -> Result<()> {
+        let json = checkpoint::load(path, self.vs, &self.groups.params, &mut self.opt)?;
+        self.progress = serde_json::from_str(&json).map_err(|e| NnError::BadWeights {
+            path: path.to_path_buf(),
+            what: format!("unreadable progress record: {e}"),
+        })?;
+        Ok(())
+    }
+
+    fn save_checkpoint(&self, files: &RunFiles) -> Result<()> {
+        let json = serde_json::to_string(&self.progress).expect("progress serialises");
+        checkpoint::save(
+            &files.checkpoint(),
+            self.vs,
+            &self.groups.params,
+            &self.opt,
+            &json,
+        )?;
+        let mut lines = String::new();
+        for r in &self.progress.history {
+            lines.push_str(&serde_json::to_string(r).expect("record serialises"));
+            lines.push('\n');
+        }
+        graft_data::atomic::write_atomic_bytes(&files.metrics(), lines.as_bytes())
+            .map_err(|e| NnError::Invalid(e.to_string()))
+    }
+
+    /// Logits of the whole model on a batch already in the network's input form. The frozen
+    /// prefix runs without autograd and in inference mode.
+    pub fn forward_train(&self, x: &Tensor) -> Result<Tensor> {
+        let model = self.model;
+        let n_stages = model.stages().len();
+        let frozen = self.groups.frozen_stages;
+        let last = n_stages - 1;
+        let mut h = x.shallow_clone();
+        if frozen > 0 {
+            h = tch::no_grad(|| model.forward_stages(&h, 0, frozen - 1, false))?;
+        }
+        if frozen <= last {
+            let bn_train = self.cfg.bn == BnMode::Train;
+            h = model.forward_stages(&h, frozen, last, bn_train)?;
+        }
+        let f = model.pool_stage(&h, last)?;
+        model.forward_head(&f, true)
+    }
+
+    /// Trains to the configured number of epochs (or early stop), from the current progress.
+    /// `val` is evaluated after every epoch; with it, the best epoch's weights are kept in
+    /// `best.safetensors` and restored at the end. `stop` is polled every step (Ctrl-C).
+    pub fn fit(
+        &mut self,
+        train: &ImageTensors,
+        weights: Option<&[f32]>,
+        val: Option<&ImageTensors>,
+        files: &RunFiles,
+        stop: &AtomicBool,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<()> {
+        let n = train.len();
+        if n == 0 {
+            return Err(NnError::Invalid(format!(
+                "{}: no training samples",
+                train.source
+            )));
+        }
+        if let Some(w) = weights {
+            if w.len() != n {
+                return Err(NnError::Invalid(format!(
+                    "{} sample weights for {n} training samples",
+                    w.len()
+                )));
+            }
+        }
+        let bs = self.cfg.batch_size.min(n);
+        // Drop a last batch of one: BatchNorm cannot train on a single sample.
+        let steps = if n % bs == 1 { n / bs } else { n.div_ceil(bs) }.max(1);
+        let sched = LrSchedule {
+            schedule: self.cfg.schedule.clone(),
+            warmup_steps: (self.cfg.warmup_epochs * steps as f64).round() as usize,
+            total_steps: steps * self.cfg.epochs,
+            steps_per_epoch: steps,
+        };
+        let labels = Tensor::from_slice(&train.labels);
+        let weights_t = weights.map(Tensor::from_slice);
+        while self.progress.epoch < self.cfg.epochs && !self.progress.stopped_early {
+            let epoch = self.progress.epoch;
+            let started = Instant::now();
+            on_event(Event::EpochStart {
+                epoch,
+                epochs: self.cfg.epochs,
+                steps,
+            });
+            let mut order: Vec<i64> = (0..n as i64).collect();
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(
+                self.cfg.seed,
+                1,
+                epoch as u64,
+            )));
+            while self.progress.step_in_epoch < steps {
+                if stop.load(Ordering::SeqCst) {
+                    self.save_checkpoint(files)?;
+                    return Err(NnError::Interrupted {
+                        epoch,
+                        step: self.progress.step_in_epoch,
+                    });
+                }
+                let s = self.progress.step_in_epoch;
+                let idx = &order[s * bs..((s + 1) * bs).min(n)];
+                let step_seed = derive_seed(self.cfg.seed, 2, self.progress.global_step as u64);
+                tch::manual_seed(step_seed as i64);
+                let mut rng = ChaCha8Rng::seed_from_u64(step_seed);
+                let idx_t = Tensor::from_slice(idx);
+                let x = train.batch_unit(idx)?.f_to_device(self.device)?;
+                let x = self.cfg.input.train_view(&x, &self.cfg.augment, &mut rng)?;
+                let y = labels.f_index_select(0, &idx_t)?.f_to_device(self.device)?;
+                let w = match &weights_t {
+                    Some(w) => Some(w.f_index_select(0, &idx_t)?.f_to_device(self.device)?),
+                    None => None,
+                };
+                let logits = self.forward_train(&x)?;
+                let loss = cross_entropy(&logits, &y, self.cfg.label_smoothing, w.as_ref())?;
+                let loss_v = loss.double_value(&[]);
+                let factor = sched.factor(self.progress.global_step);
+                if !loss_v.is_finite() {
+                    return Err(NnError::Diverged {
+                        epoch,
+                        step: s,
+                        what: format!(
+                            "the loss is {loss_v} (learning rate {:.3e}); the last good \
+                             checkpoint is {}. Lower --lr, add --clip-grad, or check the \
+                             inputs for extreme values",
+                            self.cfg.groups.lr * factor,
+                            files.checkpoint().display()
+                        ),
+                    });
+                }
+                Optimizer::zero_grad(&self.groups.params);
+                loss.f_backward()?;
+                if let Some(max) = self.cfg.clip_grad_norm {
+                    clip_grad_norm(&self.groups.params, max)?;
+                }
+                self.opt.step(&self.groups.params, factor)?;
+                let correct = logits
+                    .f_argmax(-1, false)?
+                    .f_eq_tensor(&y)?
+                    .f_sum(Kind::Int64)?
+                    .int64_value(&[]) as u64;
+                let p = &mut self.progress.partial;
+                p.0 += loss_v * idx.len() as f64;
+                p.1 += correct;
+                p.2 += idx.len() as u64;
+                self.progress.step_in_epoch += 1;
+                self.progress.global_step += 1;
+                on_event(Event::Step {
+                    step: s,
+                    loss: loss_v,
+                });
+            }
+            let (sum, correct, seen) = self.progress.partial;
+            let val_metrics = match val {
+                Some(v) => Some(self.evaluate(v)?),
+                None => None,
+            };
+            let record = EpochRecord {
+                epoch: epoch + 1,
+                train_loss: sum / seen.max(1) as f64,
+                train_accuracy: correct as f64 / seen.max(1) as f64,
+                lr: self.cfg.groups.lr * sched.factor(self.progress.global_step.saturating_sub(1)),
+                seconds: started.elapsed().as_secs_f64(),
+                val: val_metrics,
+            };
+            on_event(Event::EpochEnd(&record));
+            if let Some(m) = &record.val {
+                if self
+                    .progress
+                    .best_val_accuracy
+                    .is_none_or(|b| m.accuracy > b)
+                {
+                    self.progress.best_val_accuracy = Some(m.accuracy);
+                    self.progress.best_epoch = Some(epoch + 1);
+                    crate::weights::save::save_safetensors(
+                        self.vs,
+                        &files.best(),
+                        &Default::default(),
+                    )?;
+                }
+                if let (Some(patience), Some(best)) =
+                    (self.cfg.early_stopping, self.progress.best_epoch)
+                {
+                    if epoch + 1 >= best + patience {
+                        self.progress.stopped_early = true;
+                    }
+                }
+            }
+            self.progress.history.push(record);
+            self.progress.epoch += 1;
+            self.progress.step_in_epoch = 0;
+            self.progress.partial = (0.0, 0, 0);
+            self.save_checkpoint(files)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the best validation epoch's weights when there was one.
+    pub fn restore_best(&mut self, files: &RunFiles) -> Result<Option<usize>> {
+        let Some(best) = self.progress.best_epoch else {
+            return Ok(None);
+        };
+        let sd = crate::weights::safetensors::read(&files.best())?;
+        tch::no_grad(|| -> Result<()> {
+            for (name, mut var) in self.vs.variables() {
+                if let Some(t) = sd.get(&name) {
+                    var.f_copy_(t)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(Some(best))
+    }
+
+    /// Accuracy, macro-F1, per-class accuracy and confusion on a labelled set.
+    pub fn evaluate(&self, data: &ImageTensors) -> Result<ClassMetrics> {
+        evaluate(self.model, &self.cfg.input, data, self.device, 64)
+    }
+}
+
+/// Class probabilities `(N, K)` of `model` on `data` (evaluation view, inference mode).
+pub fn predict_proba(
+    model: &dyn Backbone,
+    input: &InputSpec,
+    data: &ImageTensors,
+    device: Device,
+    batch_size: usize,
+) -> Result<Tensor> {
+    let n = data.len();
+    let mut out = Vec::new();
+    tch::no_grad(|| -> Result<()> {
+        for start in (0..n).step_by(batch_size.max(1)) {
+            let idx: Vec<i64> = (start as i64..(start + batch_size).min(n) as i64).collect();
+            let x = input.eval_view(&data.batch_unit(&idx)?.f_to_device(device)?)?;
+            let logits = model.forward(&x, false)?;
+            out.push(
+                logits
+                    .f_softmax(-1, Kind::Float)?
+                    .f_to_device(Device::Cpu)?,
+            );
+        }
+        Ok(())
+    })?;
+    if out.is_empty() {
+        return Err(NnError::Invalid(format!("{}: no samples", data.source)));
+    }
+    Ok(Tensor::f_cat(&out, 0)?)
+}
+
+/// Metrics of `model` on a labelled set.
+pub fn evaluate(
+    model: &dyn Backbone,
+    input: &InputSpec,
+    data: &ImageTensors,
+    device: Device,
+    batch_size: usize,
+) -> Result<ClassMetrics> {
+    let p = predict_proba(model, input, data, device, batch_size)?;
+    let pred: Vec<i64> = Vec::<i64>::try_from(p.f_argmax(-1, false)?)?;
+    Ok(ClassMetrics::new(&data.labels, &pred, data.num_classes()))
+}
