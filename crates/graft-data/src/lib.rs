@@ -27,6 +27,7 @@ pub mod npy;
 pub mod preprocess;
 mod resample;
 mod svmlight;
+pub mod synth_digits;
 pub mod testdata;
 
 pub use arrays::ArrayDataset;

@@ -164,7 +164,6 @@ fn config(epochs: usize, freeze_until: Option<&str>) -> TrainConfig {
                 mean: vec![0.5],
                 std: vec![0.5],
             },
-            eval_crop: 1.0,
         },
         seed: 3,
         early_stopping: None,

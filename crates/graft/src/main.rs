@@ -1,7 +1,11 @@
 //! `graft`: transfer learning from the command line. One module per subcommand under `cmd/`.
 
+mod backbone_load;
 mod cmd;
+mod image_data;
+mod interrupt;
 mod progress;
+mod recipe;
 mod threads;
 
 use clap::Parser;

@@ -17,6 +17,9 @@ pub struct ImageTensors {
     pub class_names: Vec<String>,
     /// Where the data came from, for messages.
     pub source: String,
+    /// Side fraction of the centred evaluation view: image folders are stored at the model's
+    /// resize size (256) and evaluated on their centre crop (224/256); arrays whole (1.0).
+    pub center_fraction: f64,
 }
 
 impl ImageTensors {
@@ -73,6 +76,7 @@ impl ImageTensors {
             labels,
             class_names,
             source,
+            center_fraction: 1.0,
         })
     }
 
@@ -166,6 +170,7 @@ impl ImageTensors {
             labels: idx.iter().map(|&i| self.labels[i as usize]).collect(),
             class_names: self.class_names.clone(),
             source: self.source.clone(),
+            center_fraction: self.center_fraction,
         })
     }
 

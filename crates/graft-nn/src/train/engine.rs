@@ -395,7 +395,10 @@ pub fn predict_proba(
     tch::no_grad(|| -> Result<()> {
         for start in (0..n).step_by(batch_size.max(1)) {
             let idx: Vec<i64> = (start as i64..(start + batch_size).min(n) as i64).collect();
-            let x = input.eval_view(&data.batch_unit(&idx)?.f_to_device(device)?)?;
+            let x = input.eval_view(
+                &data.batch_unit(&idx)?.f_to_device(device)?,
+                data.center_fraction,
+            )?;
             let logits = model.forward(&x, false)?;
             out.push(
                 logits

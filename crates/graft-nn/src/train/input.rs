@@ -4,7 +4,7 @@
 //! it runs as tensor operations on whole batches, on the training device.
 
 use crate::Result;
-use graft_data::preprocess::{ColorMode, Normalization, Preprocess};
+use graft_data::preprocess::{Normalization, Preprocess};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -53,15 +53,13 @@ impl Augment {
     }
 }
 
-/// What the network takes: channels, size and normalisation, plus the centre-crop fraction of
-/// the evaluation view (224/256 for ImageNet recipes whose stored images are 256 px).
+/// What the network takes: channels, size and normalisation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     pub channels: i64,
     pub height: i64,
     pub width: i64,
     pub normalization: Normalization,
-    pub eval_crop: f64,
 }
 
 impl InputSpec {
@@ -69,86 +67,60 @@ impl InputSpec {
     pub fn from_preprocess(p: &Preprocess, size: Option<i64>) -> Self {
         let (h, w) = p.crop.map_or((224, 224), |(h, w)| (h as i64, w as i64));
         let (h, w) = size.map_or((h, w), |s| (s, s));
-        let eval_crop = match (p.crop, p.resize_shorter) {
-            (Some((ch, _)), Some(r)) if r > 0 => (ch as f64 / r as f64).min(1.0),
-            _ => 1.0,
-        };
         InputSpec {
             channels: p.channels() as i64,
             height: h,
             width: w,
             normalization: p.normalization.clone(),
-            eval_crop: if p.color == ColorMode::Gray {
-                1.0
-            } else {
-                eval_crop
-            },
         }
     }
 
-    /// The evaluation view: centre crop of `eval_crop` of each side, resized to the input size,
-    /// channels matched, normalised. `x` holds floats in [0, 1].
-    pub fn eval_view(&self, x: &Tensor) -> Result<Tensor> {
+    /// The evaluation view: centre crop of `fraction` of each side (the stored images' own
+    /// [`crate::train::ImageTensors::center_fraction`]), resized to the input size, channels
+    /// matched, normalised. `x` holds floats in [0, 1].
+    pub fn eval_view(&self, x: &Tensor, fraction: f64) -> Result<Tensor> {
         let s = x.size();
         let (h, w) = (s[2], s[3]);
-        let ch = ((h as f64 * self.eval_crop).round() as i64).clamp(1, h);
-        let cw = ((w as f64 * self.eval_crop).round() as i64).clamp(1, w);
+        let ch = ((h as f64 * fraction).round() as i64).clamp(1, h);
+        let cw = ((w as f64 * fraction).round() as i64).clamp(1, w);
         let top = (h - ch) / 2;
         let left = (w - cw) / 2;
         let x = x.f_narrow(2, top, ch)?.f_narrow(3, left, cw)?;
         self.finish(&x)
     }
 
-    /// The training view: augmentation drawn from `rng`, then as [`InputSpec::eval_view`]
-    /// (without its centre crop when a random crop is taken).
+    /// The training view: augmentation drawn from `rng`, then as [`InputSpec::eval_view`] of the
+    /// whole stored image. The crops and flips of the whole batch are one affine resampling
+    /// (bilinear, as torchvision's tensor `resized_crop`, without antialiasing: the crops are
+    /// rarely shrunk by more than a few percent), and jitter is per-sample factors, so
+    /// augmentation costs a few kernels per batch, not per image.
     pub fn train_view(&self, x: &Tensor, aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
-        let Some(scale) = aug.crop_scale else {
-            let x = self.eval_view(x)?;
-            return self.flip_and_jitter_normalised(x, aug, rng);
-        };
         let s = x.size();
-        let (n, h, w) = (s[0], s[2], s[3]);
-        let mut views = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let (top, left, ch, cw) = random_resized_crop_box(h, w, scale, aug.crop_ratio, rng);
-            let mut v = x
-                .f_narrow(0, i, 1)?
-                .f_narrow(2, top, ch)?
-                .f_narrow(3, left, cw)?;
-            v = resize(&v, self.height, self.width)?;
-            if aug.hflip && rng.random_bool(0.5) {
-                v = v.f_flip([3])?;
-            }
-            if aug.jitter > 0.0 {
-                v = jitter(&v, aug.jitter, rng)?;
-            }
-            views.push(v);
+        let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
+        let mut theta = Vec::with_capacity(n as usize * 6);
+        for _ in 0..n {
+            let (top, left, ch, cw) = match aug.crop_scale {
+                Some(scale) => random_resized_crop_box(h, w, scale, aug.crop_ratio, rng),
+                None => (0, 0, h, w),
+            };
+            let flip = aug.hflip && rng.random_bool(0.5);
+            // Output coordinate u in [-1, 1] reads input x = sx * u + tx (align_corners=False).
+            let sx = cw as f64 / w as f64 * if flip { -1.0 } else { 1.0 };
+            let tx = (2 * left + cw) as f64 / w as f64 - 1.0;
+            let sy = ch as f64 / h as f64;
+            let ty = (2 * top + ch) as f64 / h as f64 - 1.0;
+            theta.extend_from_slice(&[sx as f32, 0.0, tx as f32, 0.0, sy as f32, ty as f32]);
         }
-        let x = Tensor::f_cat(&views, 0)?;
-        self.channels_and_normalise(&x)
-    }
-
-    fn flip_and_jitter_normalised(
-        &self,
-        x: Tensor,
-        aug: &Augment,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Tensor> {
-        if !aug.hflip && aug.jitter <= 0.0 {
-            return Ok(x);
+        let theta = Tensor::from_slice(&theta)
+            .f_view([n, 2, 3])?
+            .f_to_device(x.device())?;
+        let grid = Tensor::f_affine_grid_generator(&theta, [n, c, self.height, self.width], false)?;
+        // Bilinear (0), border padding (1).
+        let mut v = x.f_grid_sampler_2d(&grid, 0, 1, false)?;
+        if aug.jitter > 0.0 {
+            v = jitter(&v, aug.jitter, rng)?;
         }
-        // Flips commute with normalisation; jitter needs pixel values, so it is applied before
-        // normalising in the crop path and skipped here only when asked for without a crop.
-        let n = x.size()[0];
-        let mut views = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let mut v = x.f_narrow(0, i, 1)?;
-            if aug.hflip && rng.random_bool(0.5) {
-                v = v.f_flip([3])?;
-            }
-            views.push(v);
-        }
-        Ok(Tensor::f_cat(&views, 0)?)
+        self.channels_and_normalise(&v)
     }
 
     fn finish(&self, x: &Tensor) -> Result<Tensor> {
@@ -228,35 +200,32 @@ fn luma(x: &Tensor) -> Result<Tensor> {
         .f_sum_dim_intlist([1i64].as_slice(), true, Kind::Float)?)
 }
 
-/// torchvision's ColorJitter brightness, contrast and saturation, in a random order.
+/// torchvision's ColorJitter brightness, contrast and saturation (in that order), with one
+/// factor per sample drawn from [1 - j, 1 + j].
 fn jitter(x: &Tensor, j: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
-    let mut x = x.shallow_clone();
-    let mut order = [0u8, 1, 2];
-    for i in (1..3).rev() {
-        order.swap(i, rng.random_range(0..=i));
+    let n = x.size()[0];
+    let factors = |rng: &mut ChaCha8Rng| -> Result<Tensor> {
+        let f: Vec<f32> = (0..n)
+            .map(|_| rng.random_range(1.0 - j..=1.0 + j) as f32)
+            .collect();
+        Ok(Tensor::from_slice(&f)
+            .f_view([n, 1, 1, 1])?
+            .f_to_device(x.device())?)
+    };
+    let (b, c, s) = (factors(rng)?, factors(rng)?, factors(rng)?);
+    let x = x.f_mul(&b)?.f_clamp(0.0, 1.0)?;
+    let grey = if x.size()[1] == 3 {
+        luma(&x)?
+    } else {
+        x.shallow_clone()
+    };
+    let mean = grey.f_mean_dim([1i64, 2, 3].as_slice(), true, Kind::Float)?;
+    let x = x.f_sub(&mean)?.f_mul(&c)?.f_add(&mean)?.f_clamp(0.0, 1.0)?;
+    if x.size()[1] != 3 {
+        return Ok(x);
     }
-    for op in order {
-        let f = rng.random_range(1.0 - j..=1.0 + j);
-        x = match op {
-            0 => x.f_mul_scalar(f)?,
-            1 => {
-                let mean = if x.size()[1] == 3 {
-                    luma(&x)?
-                } else {
-                    x.shallow_clone()
-                }
-                .f_mean(Kind::Float)?;
-                x.f_sub(&mean)?.f_mul_scalar(f)?.f_add(&mean)?
-            }
-            _ if x.size()[1] == 3 => {
-                let g = luma(&x)?;
-                x.f_sub(&g)?.f_mul_scalar(f)?.f_add(&g)?
-            }
-            _ => x,
-        }
-        .f_clamp(0.0, 1.0)?;
-    }
-    Ok(x)
+    let g = luma(&x)?;
+    Ok(x.f_sub(&g)?.f_mul(&s)?.f_add(&g)?.f_clamp(0.0, 1.0)?)
 }
 
 /// Maps [0, 1] pixels to the network's range.
@@ -310,10 +279,9 @@ mod tests {
                 mean: vec![0.5; 3],
                 std: vec![0.5; 3],
             },
-            eval_crop: 0.875,
         };
         let x = Tensor::ones([2, 1, 8, 8], (Kind::Float, tch::Device::Cpu));
-        let y = spec.eval_view(&x).unwrap();
+        let y = spec.eval_view(&x, 0.875).unwrap();
         assert_eq!(y.size(), vec![2, 3, 7, 7]);
         assert!((y.mean(Kind::Float).double_value(&[]) - 1.0).abs() < 1e-6);
     }
@@ -325,7 +293,6 @@ mod tests {
             height: 12,
             width: 12,
             normalization: Normalization::UnitRange,
-            eval_crop: 1.0,
         };
         let x = Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu));
         let mut rng = ChaCha8Rng::seed_from_u64(0);

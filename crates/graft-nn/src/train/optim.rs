@@ -55,7 +55,7 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(spec: OptimizerSpec, params: &[Param]) -> Result<Self> {
         let n_buffers = match spec {
-            OptimizerSpec::Sgd { momentum, .. } if momentum == 0.0 => 0,
+            OptimizerSpec::Sgd { momentum: 0.0, .. } => 0,
             OptimizerSpec::Sgd { .. } => 1,
             OptimizerSpec::AdamW { .. } => 2,
         };

@@ -6,8 +6,6 @@ use anyhow::{bail, Context};
 use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::loader::{image_batches, LoaderOptions};
-use graft_nn::models::{find, Backbone};
-use graft_nn::weights::{self, LoadOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,28 +81,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
 
-    let spec = find(&args.model)?;
-    let mut vs = tch::nn::VarStore::new(device);
-    let model: Box<dyn Backbone> = (spec.build)(&vs.root(), None);
+    let loaded =
+        crate::backbone_load::load(&args.model, args.weights.as_deref(), None, device, true)?;
+    let (spec, model) = (loaded.spec, loaded.model);
     let stage = model.stage(args.stage.as_deref())?.name.to_string();
 
     let mut meta = BTreeMap::new();
-    match &args.weights {
+    match &loaded.weights {
         Some(w) => {
-            let path = weights::resolve(w)?;
-            let sd = weights::read(&path)?;
-            let opts = LoadOptions {
-                skip_head: Some(model.head_prefix().to_string()),
-                ..LoadOptions::default()
-            };
-            let report = weights::load_into(&mut vs, &sd, &opts, spec.name, &path)?;
-            tracing::info!(
-                loaded = report.loaded,
-                skipped = report.skipped.len(),
-                "weights"
-            );
-            meta.insert("weights".into(), path.display().to_string());
-            meta.insert("weights_sha256".into(), weights::sha256_file(&path)?);
+            tracing::info!(loaded = w.loaded, "weights");
+            meta.insert("weights".into(), w.path.display().to_string());
+            meta.insert("weights_sha256".into(), w.sha256.clone());
         }
         None => {
             if !args.json {

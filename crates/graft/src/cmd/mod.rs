@@ -1,8 +1,14 @@
 //! The subcommands. Each module has an `Args` struct (clap derive) and a `run`.
 
 mod demo;
+mod eval;
 mod extract;
+mod finetune;
 mod models;
+mod predict;
+mod pretrain;
+mod train_opts;
+mod train_run;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +28,14 @@ enum Command {
     Models(models::Args),
     /// Run a frozen backbone over a dataset once and save its features
     Extract(extract::Args),
+    /// Train a model from scratch on a source dataset and save it as a reusable checkpoint
+    Pretrain(pretrain::Args),
+    /// Fine-tune pre-trained weights on a target dataset (all, or the later stages only)
+    Finetune(finetune::Args),
+    /// Evaluate a finished run on a labelled dataset
+    Eval(eval::Args),
+    /// Predict the top-k classes of image files with a finished run
+    Predict(predict::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -29,5 +43,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Models(a) => models::run(a),
         Command::Extract(a) => extract::run(a),
+        Command::Pretrain(a) => pretrain::run(a),
+        Command::Finetune(a) => finetune::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
     }
 }

@@ -1,0 +1,68 @@
+//! Building a registry model and loading weights into it, shared by every subcommand that
+//! runs a network.
+
+use anyhow::Context;
+use graft_nn::models::{find, Backbone, ModelSpec};
+use graft_nn::weights::{self, LoadOptions};
+use std::path::PathBuf;
+use tch::nn::VarStore;
+use tch::Device;
+
+/// Where the weights came from, for recipes and summaries.
+#[derive(Clone, Debug)]
+pub struct WeightsInfo {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub loaded: usize,
+}
+
+pub struct LoadedModel {
+    pub vs: VarStore,
+    pub model: Box<dyn Backbone>,
+    pub spec: &'static ModelSpec,
+    pub weights: Option<WeightsInfo>,
+}
+
+/// Builds `name` with a head of `classes` outputs (none when `None`) and loads `weights`.
+/// With `new_head`, the checkpoint's classifier is left out, so the head starts fresh (sized to
+/// the new task); otherwise every key must match.
+pub fn load(
+    name: &str,
+    weights_spec: Option<&str>,
+    classes: Option<i64>,
+    device: Device,
+    new_head: bool,
+) -> anyhow::Result<LoadedModel> {
+    let spec = find(name)?;
+    let mut vs = VarStore::new(device);
+    let model = spec.build_checked(&vs.root(), classes)?;
+    let weights = match weights_spec {
+        None => None,
+        Some(w) => {
+            let path = weights::resolve(w)?;
+            let sd = weights::read(&path)?;
+            let opts = LoadOptions {
+                skip_head: new_head.then(|| model.head_prefix().to_string()),
+                ..LoadOptions::default()
+            };
+            let report = weights::load_into(&mut vs, &sd, &opts, spec.name, &path)
+                .with_context(|| format!("loading {} into {}", path.display(), spec.name))?;
+            tracing::info!(
+                loaded = report.loaded,
+                skipped = report.skipped.len(),
+                "weights"
+            );
+            Some(WeightsInfo {
+                sha256: weights::sha256_file(&path)?,
+                loaded: report.loaded,
+                path,
+            })
+        }
+    };
+    Ok(LoadedModel {
+        vs,
+        model,
+        spec,
+        weights,
+    })
+}

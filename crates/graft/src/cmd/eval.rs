@@ -1,0 +1,96 @@
+//! `graft eval RUN_DIR --data DIR`: the metrics of a finished run's model on a labelled set.
+
+use crate::backbone_load;
+use crate::image_data;
+use crate::recipe::Recipe;
+use anyhow::bail;
+use graft_nn::models::find;
+use graft_nn::train::{evaluate, InputSpec};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A run directory written by `graft finetune` or `graft pretrain`
+    pub run_dir: PathBuf,
+    /// Labelled images (folder, manifest) or arrays, with the run's classes
+    #[arg(long)]
+    pub data: String,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the metrics as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let threads = crate::threads::resolve(a.threads);
+    crate::threads::configure_torch(threads);
+    let device = graft_nn::device::parse_device(&a.device)?;
+    let recipe = Recipe::read(&a.run_dir)?;
+    let weights = a.run_dir.join("model.safetensors");
+    if !weights.exists() {
+        bail!(
+            "{}: no model.safetensors (the run has not finished; continue it with --resume)",
+            a.run_dir.display()
+        );
+    }
+    let pre = find(&recipe.model)?.preprocess();
+    let data = image_data::open(&a.data, &pre, recipe.image_size, threads, a.json)?;
+    if data.class_names != recipe.classes {
+        bail!(
+            "{} has classes [{}] but the run was trained on [{}]",
+            a.data,
+            data.class_names.join(", "),
+            recipe.classes.join(", ")
+        );
+    }
+    let loaded = backbone_load::load(
+        &recipe.model,
+        Some(&weights.display().to_string()),
+        Some(recipe.classes.len() as i64),
+        device,
+        false,
+    )?;
+    let input = InputSpec::from_preprocess(&pre, recipe.image_size);
+    let m = evaluate(
+        loaded.model.as_ref(),
+        &input,
+        &data,
+        device,
+        a.batch_size.max(1),
+    )?;
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "command": "eval",
+                "run_dir": a.run_dir.display().to_string(),
+                "data": a.data,
+                "n": m.n,
+                "accuracy": m.accuracy,
+                "macro_f1": m.macro_f1,
+                "per_class_accuracy": m.per_class_accuracy,
+                "confusion": m.confusion,
+                "classes": recipe.classes,
+            })
+        );
+    } else {
+        println!(
+            "{} on {}: accuracy {:.2}%  macro-F1 {:.4}  ({} samples)",
+            a.run_dir.display(),
+            a.data,
+            100.0 * m.accuracy,
+            m.macro_f1,
+            m.n
+        );
+        for (c, acc) in recipe.classes.iter().zip(&m.per_class_accuracy) {
+            println!("  {c:>20}  {:.2}%", 100.0 * acc);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! `graft predict RUN_DIR FILES..`: the top-k classes of each image, with probabilities, as CSV
+//! or JSON.
+
+use crate::backbone_load;
+use crate::image_data::storage_for;
+use crate::recipe::Recipe;
+use anyhow::{bail, Context};
+use graft_data::image_io::load_preprocessed;
+use graft_nn::models::find;
+use graft_nn::train::{predict_proba, ImageTensors, InputSpec};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A run directory written by `graft finetune` or `graft pretrain`
+    pub run_dir: PathBuf,
+    /// Image files (jpg, png, webp, bmp)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    crate::threads::configure_torch(crate::threads::resolve(a.threads));
+    let device = graft_nn::device::parse_device(&a.device)?;
+    let recipe = Recipe::read(&a.run_dir)?;
+    let weights = a.run_dir.join("model.safetensors");
+    if !weights.exists() {
+        bail!(
+            "{}: no model.safetensors (the run has not finished)",
+            a.run_dir.display()
+        );
+    }
+    if a.top_k == 0 {
+        bail!("--top-k must be at least 1");
+    }
+    let pre = find(&recipe.model)?.preprocess();
+    let (store, fraction) = storage_for(&pre, recipe.image_size);
+    let side = store.crop.expect("storage sets a crop").0 as i64;
+    let mut pixels = Vec::new();
+    for f in &a.files {
+        let v = load_preprocessed(f, &store).with_context(|| format!("reading {}", f.display()))?;
+        pixels.extend(v);
+    }
+    let n = a.files.len() as i64;
+    let c = store.channels() as i64;
+    let images = tch::Tensor::from_slice(&pixels).f_view([n, c, side, side])?;
+    let mut data = ImageTensors::new(
+        images,
+        vec![-1; n as usize],
+        recipe.classes.clone(),
+        "the files to predict".into(),
+    )?;
+    data.center_fraction = fraction;
+    let loaded = backbone_load::load(
+        &recipe.model,
+        Some(&weights.display().to_string()),
+        Some(recipe.classes.len() as i64),
+        device,
+        false,
+    )?;
+    let input = InputSpec::from_preprocess(&pre, recipe.image_size);
+    let p = predict_proba(loaded.model.as_ref(), &input, &data, device, 32)?;
+    let k = a.top_k.min(recipe.classes.len()) as i64;
+    let (vals, idx) = p.f_topk(k, -1, true, true)?;
+    let vals = Vec::<Vec<f32>>::try_from(vals)?;
+    let idx = Vec::<Vec<i64>>::try_from(idx)?;
+    match a.format {
+        Format::Csv => {
+            println!("path,rank,class,probability");
+            for (f, (v, i)) in a.files.iter().zip(vals.iter().zip(&idx)) {
+                for (r, (p, c)) in v.iter().zip(i).enumerate() {
+                    println!(
+                        "{},{},{},{p:.6}",
+                        csv_field(&f.display().to_string()),
+                        r + 1,
+                        csv_field(&recipe.classes[*c as usize])
+                    );
+                }
+            }
+        }
+        Format::Json => {
+            let out: Vec<_> = a
+                .files
+                .iter()
+                .zip(vals.iter().zip(&idx))
+                .map(|(f, (v, i))| {
+                    json!({
+                        "path": f.display().to_string(),
+                        "top": v.iter().zip(i).map(|(p, c)| json!({"class": recipe.classes[*c as usize], "probability": p})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,333 @@
+//! What `graft pretrain` and `graft finetune` share: opening the data, building the model and
+//! its parameter groups, the run directory, training with progress and checkpoints, the final
+//! evaluation and the summary.
+
+use super::train_opts::{DataArgs, TrainOpts};
+use crate::backbone_load;
+use crate::image_data;
+use crate::recipe::Recipe;
+use anyhow::{bail, Context};
+use graft_nn::models::find;
+use graft_nn::train::data::{labels_per_class, stratified_split};
+use graft_nn::train::{
+    evaluate, ClassMetrics, Event, GroupSpec, ImageTensors, InputSpec, RunFiles, Trainer,
+};
+use graft_nn::NnError;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A training request from the command line.
+pub struct Request {
+    pub command: &'static str,
+    pub data: DataArgs,
+    pub opts: TrainOpts,
+    pub weights: Option<String>,
+    pub groups: GroupSpec,
+}
+
+/// Metadata keys of a run's `model.safetensors`, so that the file describes itself.
+pub const META_MODEL: &str = "graft.model";
+pub const META_CLASSES: &str = "graft.classes";
+
+/// A new run directory: `--out`, or `runs/<command>-<model>-N` with the first free N.
+fn new_run_dir(out: Option<&Path>, command: &str, model: &str) -> anyhow::Result<PathBuf> {
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => (1..)
+            .map(|i| PathBuf::from("runs").join(format!("{command}-{model}-{i:03}")))
+            .find(|p| !p.exists())
+            .expect("some run number is free"),
+    };
+    if dir.join("checkpoint.safetensors").exists() {
+        bail!(
+            "{}: already holds a run; continue it with --resume {} or choose another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn same_classes(what: &str, a: &ImageTensors, train: &ImageTensors) -> anyhow::Result<()> {
+    if a.class_names != train.class_names {
+        bail!(
+            "{} ({what}) has classes [{}] but the training set {} has [{}]; they must match",
+            a.source,
+            a.class_names.join(", "),
+            train.source,
+            train.class_names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub fn run(req: Request) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let stop = crate::interrupt::stop_flag();
+    let d = &req.data;
+    let threads = crate::threads::resolve(d.threads);
+    crate::threads::configure_torch(threads);
+    let device = graft_nn::device::parse_device(&d.device)?;
+    let quiet = d.json;
+
+    let (mut recipe, dir, resuming) = match &d.resume {
+        Some(dir) => (Recipe::read(dir)?, dir.clone(), true),
+        None => {
+            let model = d
+                .model
+                .clone()
+                .context("--model is required (or --resume RUN_DIR)")?;
+            let data = d
+                .data
+                .clone()
+                .context("--data is required (or --resume RUN_DIR)")?;
+            let spec = find(&model)?;
+            let input = InputSpec::from_preprocess(&spec.preprocess(), d.image_size);
+            let small = input.height <= 32;
+            let recipe = Recipe {
+                command: req.command.to_string(),
+                model,
+                weights: req.weights.clone(),
+                weights_sha256: None,
+                data,
+                val: d.val.clone(),
+                val_fraction: d.val_fraction,
+                test: d.test.clone(),
+                labels_per_class: d.labels_per_class,
+                image_size: d.image_size,
+                classes: Vec::new(),
+                train: req.opts.config(req.groups.clone(), input, small),
+            };
+            let dir = new_run_dir(d.out.as_deref(), req.command, &recipe.model)?;
+            (recipe, dir, false)
+        }
+    };
+    if let Some(f) = recipe.val_fraction {
+        if !(0.0..1.0).contains(&f) {
+            bail!("--val-fraction must be in [0, 1), got {f}");
+        }
+    }
+    let seed = recipe.train.seed;
+    let spec = find(&recipe.model)?;
+    let pre = spec.preprocess();
+
+    let mut train = image_data::open(&recipe.data, &pre, recipe.image_size, threads, quiet)?;
+    if train.num_classes() < 2 {
+        bail!(
+            "{}: training needs at least 2 classes, found {}",
+            train.source,
+            train.num_classes()
+        );
+    }
+    if let Some(k) = recipe.labels_per_class {
+        if k == 0 {
+            bail!("--labels-per-class must be at least 1");
+        }
+        train = train.select(&labels_per_class(&train.labels, k, seed))?;
+    }
+    let val = match (&recipe.val, recipe.val_fraction) {
+        (Some(v), _) => {
+            let v = image_data::open(v, &pre, recipe.image_size, threads, quiet)?;
+            same_classes("validation set", &v, &train)?;
+            Some(v)
+        }
+        (None, Some(f)) if f > 0.0 => {
+            let (tr, va) = stratified_split(&train.labels, f, seed ^ 0x5eed);
+            let v = train.select(&va)?;
+            train = train.select(&tr)?;
+            Some(v)
+        }
+        _ => None,
+    };
+    let empty = train.empty_classes();
+    if !empty.is_empty() {
+        bail!(
+            "{}: no training sample of class(es) {}",
+            train.source,
+            empty.join(", ")
+        );
+    }
+    let test = match &recipe.test {
+        Some(t) => {
+            let t = image_data::open(t, &pre, recipe.image_size, threads, quiet)?;
+            same_classes("test set", &t, &train)?;
+            Some(t)
+        }
+        None => None,
+    };
+
+    tch::manual_seed(seed as i64);
+    let mut loaded = backbone_load::load(
+        &recipe.model,
+        recipe.weights.as_deref(),
+        Some(train.num_classes() as i64),
+        device,
+        true,
+    )?;
+    if let (Some(w), Some(sha)) = (&loaded.weights, &recipe.weights_sha256) {
+        if &w.sha256 != sha {
+            bail!(
+                "{}: the weights changed since the run started (SHA-256 {} instead of {sha})",
+                w.path.display(),
+                w.sha256
+            );
+        }
+    }
+    recipe.weights_sha256 = loaded.weights.as_ref().map(|w| w.sha256.clone());
+    recipe.classes = train.class_names.clone();
+    if !resuming {
+        recipe.write(&dir)?;
+    }
+
+    let files = RunFiles { dir: dir.clone() };
+    let model = loaded.model;
+    let mut trainer = Trainer::new(model.as_ref(), &mut loaded.vs, recipe.train.clone())?;
+    if resuming {
+        trainer
+            .resume_from(&files.checkpoint())
+            .with_context(|| format!("resuming {}", dir.display()))?;
+    }
+    if !quiet {
+        eprintln!(
+            "{} {} on {} ({} samples, {} classes{}): {} parameters trained, {} frozen -> {}",
+            recipe.command,
+            recipe.model,
+            recipe.data,
+            train.len(),
+            train.num_classes(),
+            val.as_ref()
+                .map_or(String::new(), |v| format!(", {} for validation", v.len())),
+            trainer.groups.trainable_count,
+            trainer.groups.frozen_count,
+            dir.display()
+        );
+    }
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let result = trainer.fit(&train, None, val.as_ref(), &files, stop, &mut |e| match e {
+        Event::EpochStart {
+            epoch,
+            epochs,
+            steps,
+        } => {
+            let pb = crate::progress::bar(steps as u64, "steps", quiet);
+            pb.set_message(format!("epoch {}/{epochs}", epoch + 1));
+            bar = Some(pb);
+        }
+        Event::Step { loss, .. } => {
+            if let Some(pb) = &bar {
+                pb.inc(1);
+                pb.set_prefix(format!("{loss:.3}"));
+            }
+        }
+        Event::EpochEnd(r) => {
+            if let Some(pb) = bar.take() {
+                pb.finish_and_clear();
+            }
+            if !quiet {
+                let val = r.val.as_ref().map_or(String::new(), |m| {
+                    format!("  val {:.2}%", 100.0 * m.accuracy)
+                });
+                eprintln!(
+                    "epoch {:>3}  loss {:.4}  train {:.2}%{val}  ({:.1} s)",
+                    r.epoch,
+                    r.train_loss,
+                    100.0 * r.train_accuracy,
+                    r.seconds
+                );
+            }
+        }
+    });
+    match result {
+        Ok(()) => {}
+        Err(NnError::Interrupted { epoch, step }) => {
+            eprintln!(
+                "stopped at epoch {}, step {step}; checkpoint saved. Continue with: graft {} --resume {}",
+                epoch + 1,
+                recipe.command,
+                dir.display()
+            );
+            std::process::exit(130);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let best = trainer.restore_best(&files)?;
+    let progress = trainer.progress.clone();
+    let cfg_input = trainer.cfg.input.clone();
+    drop(trainer);
+
+    let meta = BTreeMap::from([
+        (META_MODEL.to_string(), recipe.model.clone()),
+        (
+            META_CLASSES.to_string(),
+            serde_json::to_string(&recipe.classes)?,
+        ),
+    ]);
+    graft_nn::weights::save::save_safetensors(&loaded.vs, &dir.join("model.safetensors"), &meta)?;
+
+    let eval = |data: &ImageTensors| -> anyhow::Result<ClassMetrics> {
+        Ok(evaluate(model.as_ref(), &cfg_input, data, device, 64)?)
+    };
+    let val_m = match &val {
+        Some(v) => Some(eval(v)?),
+        None => None,
+    };
+    let test_m = match &test {
+        Some(t) => Some(eval(t)?),
+        None => None,
+    };
+    let headline = test_m.as_ref().or(val_m.as_ref());
+    let last = progress.history.last();
+    let selected = match best {
+        Some(e) => format!("epoch {e} (best validation accuracy)"),
+        None => format!("epoch {} (last)", progress.history.len()),
+    };
+    let summary = json!({
+        "command": recipe.command,
+        "run_dir": dir.display().to_string(),
+        "model": recipe.model,
+        "weights": recipe.weights,
+        "data": recipe.data,
+        "train_samples": train.len(),
+        "classes": recipe.classes,
+        "epochs_run": progress.history.len(),
+        "stopped_early": progress.stopped_early,
+        "selected": selected,
+        "train_loss": last.map(|r| r.train_loss),
+        "train_accuracy": last.map(|r| r.train_accuracy),
+        "val": val_m,
+        "test": test_m,
+        "accuracy": headline.map(|m| m.accuracy),
+        "macro_f1": headline.map(|m| m.macro_f1),
+        "seed": seed,
+        "seconds": t0.elapsed().as_secs_f64(),
+    });
+    graft_data::atomic::write_atomic_bytes(
+        &dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    if quiet {
+        println!("{summary}");
+    } else {
+        let show = |name: &str, m: &Option<ClassMetrics>| {
+            if let Some(m) = m {
+                println!(
+                    "{name}: accuracy {:.2}%  macro-F1 {:.4}  ({} samples)",
+                    100.0 * m.accuracy,
+                    m.macro_f1,
+                    m.n
+                );
+            }
+        };
+        show("validation", &val_m);
+        show("test", &test_m);
+        println!(
+            "selected {selected}; run saved in {} ({:.1} s)",
+            dir.display(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

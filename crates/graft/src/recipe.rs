@@ -1,0 +1,40 @@
+//! The recipe of a training run: everything needed to repeat it, saved as `recipe.toml` in
+//! the run directory and read back by `--resume`, `graft eval` and `graft predict`.
+
+use anyhow::Context;
+use graft_nn::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// `pretrain` or `finetune`.
+    pub command: String,
+    pub model: String,
+    /// Initial weights (absent: trained from scratch) and their SHA-256.
+    pub weights: Option<String>,
+    pub weights_sha256: Option<String>,
+    pub data: String,
+    pub val: Option<String>,
+    pub val_fraction: Option<f64>,
+    pub test: Option<String>,
+    pub labels_per_class: Option<usize>,
+    pub image_size: Option<i64>,
+    pub classes: Vec<String>,
+    pub train: TrainConfig,
+}
+
+impl Recipe {
+    pub fn read(dir: &Path) -> anyhow::Result<Recipe> {
+        let p = dir.join("recipe.toml");
+        let text = std::fs::read_to_string(&p)
+            .with_context(|| format!("{}: cannot read the run's recipe", p.display()))?;
+        toml::from_str(&text).with_context(|| format!("{}: not a valid recipe", p.display()))
+    }
+
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string(self).context("serialising the recipe")?;
+        graft_data::atomic::write_atomic_bytes(&dir.join("recipe.toml"), text.as_bytes())?;
+        Ok(())
+    }
+}
