@@ -1,0 +1,370 @@
+//! End-to-end tests of `graft pretrain`, `finetune`, `eval` and `predict` through the real
+//! binary, on digits the tests render themselves: the run directory, exact resume after
+//! SIGKILL and after Ctrl-C, and clear errors.
+
+use graft_data::npy::{write_npz, NpyOut};
+use graft_data::synth_digits::{render, DigitDomain};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn graft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(args)
+        .output()
+        .expect("the graft binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn summary(o: &Output) -> Value {
+    assert!(o.status.success(), "graft failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("--json prints one JSON object")
+}
+
+/// `n` rendered digits of `domain` as an .npz (X: n x 28 x 28 x 3 bytes as float, y).
+fn digits_npz(dir: &Path, name: &str, domain: DigitDomain, n: usize, seed: u64) -> PathBuf {
+    let d = render(domain, n, seed);
+    let x: Vec<f32> = d.pixels.iter().map(|&p| p as f32).collect();
+    let p = dir.join(name);
+    let f = std::fs::File::create(&p).unwrap();
+    write_npz(
+        f,
+        &[
+            ("X", &[n, 28, 28, 3], NpyOut::F32(&x)),
+            ("y", &[n], NpyOut::I64(&d.labels)),
+        ],
+    )
+    .unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The flags of one small pre-training run.
+fn pretrain_args<'a>(data: &'a str, test: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "pretrain",
+        "--model",
+        "lenet",
+        "--data",
+        data,
+        "--test",
+        test,
+        "--out",
+        out,
+        "--epochs",
+        "3",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.05",
+        "--threads",
+        "1",
+        "--seed",
+        "4",
+        "--json",
+    ]
+}
+
+#[test]
+fn pretrain_then_finetune_eval_and_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, 600, 1);
+    let src_test = digits_npz(tmp.path(), "src_test.npz", DigitDomain::Source, 200, 2);
+    let tgt = digits_npz(tmp.path(), "tgt.npz", DigitDomain::Target, 400, 3);
+    let run = tmp.path().join("pre");
+    let sm = summary(&graft(&pretrain_args(s(&src), s(&src_test), s(&run))));
+    assert!(sm["accuracy"].as_f64().unwrap() > 0.5, "{sm}");
+    assert!((0.0..=1.0).contains(&sm["macro_f1"].as_f64().unwrap()));
+    for f in [
+        "recipe.toml",
+        "metrics.jsonl",
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "summary.json",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+
+    // Fine-tune from the pre-trained model, last layers only, with a validation split.
+    let ft = tmp.path().join("ft");
+    let weights = run.join("model.safetensors");
+    let o = graft(&[
+        "finetune",
+        "--model",
+        "lenet",
+        "--weights",
+        s(&weights),
+        "--data",
+        s(&tgt),
+        "--labels-per-class",
+        "20",
+        "--val-fraction",
+        "0.25",
+        "--freeze-until",
+        "conv2",
+        "--epochs",
+        "4",
+        "--out",
+        s(&ft),
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let sf = summary(&o);
+    assert_eq!(sf["train_samples"], 150);
+    assert!(
+        sf["selected"].as_str().unwrap().contains("best validation"),
+        "{sf}"
+    );
+    assert!(sf["val"]["confusion"].as_array().unwrap().len() == 10);
+
+    // eval of the same run reproduces its test accuracy.
+    let e = summary(&graft(&[
+        "eval",
+        s(&run),
+        "--data",
+        s(&src_test),
+        "--json",
+        "--threads",
+        "1",
+    ]));
+    assert_eq!(e["accuracy"], sm["accuracy"]);
+
+    // predict: top-3 of two PNG files, CSV.
+    let img = render(DigitDomain::Source, 2, 9);
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let p = tmp.path().join(format!("d{i}.png"));
+        image::RgbImage::from_raw(28, 28, img.image(i).to_vec())
+            .unwrap()
+            .save(&p)
+            .unwrap();
+        files.push(p);
+    }
+    let o = graft(&[
+        "predict",
+        s(&run),
+        s(&files[0]),
+        s(&files[1]),
+        "--top-k",
+        "3",
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "path,rank,class,probability");
+    assert_eq!(lines.len(), 1 + 2 * 3);
+    let o = graft(&[
+        "predict",
+        s(&run),
+        s(&files[0]),
+        "--format",
+        "json",
+        "--threads",
+        "1",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let top = v[0]["top"].as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    let total: f64 = top.iter().map(|t| t["probability"].as_f64().unwrap()).sum();
+    assert!(total <= 1.0 + 1e-5);
+}
+
+/// Final metrics of a summary that must match exactly after a resume.
+fn finals(v: &Value) -> (Value, Value, Value) {
+    (
+        v["accuracy"].clone(),
+        v["train_loss"].clone(),
+        v["test"]["confusion"].clone(),
+    )
+}
+
+fn lines_of(p: &Path) -> usize {
+    std::fs::read_to_string(p).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn sigkill_during_epoch_two_then_resume_gives_the_same_final_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, 1500, 1);
+    let test = digits_npz(tmp.path(), "test.npz", DigitDomain::Source, 200, 2);
+    let whole = tmp.path().join("whole");
+    let reference = summary(&graft(&pretrain_args(s(&src), s(&test), s(&whole))));
+
+    let run = tmp.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(pretrain_args(s(&src), s(&test), s(&run)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for epoch 1 to be saved, then kill somewhere inside epoch 2.
+    let t0 = Instant::now();
+    while lines_of(&run.join("metrics.jsonl")) < 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "epoch 1 never finished"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        lines_of(&run.join("metrics.jsonl")),
+        1,
+        "killed too late: epoch 2 had finished"
+    );
+    assert!(!run.join("model.safetensors").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty() || leftovers.iter().all(|n| n.starts_with('.')),
+        "{leftovers:?}"
+    );
+
+    let resumed = summary(&graft(&[
+        "pretrain",
+        "--resume",
+        s(&run),
+        "--threads",
+        "1",
+        "--json",
+    ]));
+    assert_eq!(finals(&resumed), finals(&reference));
+    assert_eq!(lines_of(&run.join("metrics.jsonl")), 3);
+}
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, 1500, 5);
+    let test = digits_npz(tmp.path(), "test.npz", DigitDomain::Source, 200, 6);
+    let reference = summary(&graft(&pretrain_args(
+        s(&src),
+        s(&test),
+        s(&tmp.path().join("whole")),
+    )));
+    let run = tmp.path().join("int");
+    let child = Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(pretrain_args(s(&src), s(&test), s(&run)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !run.join("recipe.toml").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    assert!(run.join("checkpoint.safetensors").exists());
+    let resumed = summary(&graft(&[
+        "pretrain",
+        "--resume",
+        s(&run),
+        "--threads",
+        "1",
+        "--json",
+    ]));
+    assert_eq!(finals(&resumed), finals(&reference));
+}
+
+#[test]
+fn bad_training_input_gets_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, 50, 1);
+    let out = tmp.path().join("r");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["pretrain", "--model", "lenet", "--data", "/no/such.npz"],
+            "/no/such.npz",
+        ),
+        (
+            vec!["pretrain", "--model", "nosuch", "--data", s(&src)],
+            "unknown model",
+        ),
+        (vec!["pretrain", "--data", s(&src)], "--model is required"),
+        (
+            vec![
+                "finetune",
+                "--model",
+                "lenet",
+                "--data",
+                s(&src),
+                "--freeze-until",
+                "layer9",
+                "--out",
+                s(&out),
+            ],
+            "no stage `layer9`",
+        ),
+        (
+            vec![
+                "finetune",
+                "--model",
+                "lenet",
+                "--data",
+                s(&src),
+                "--weights",
+                "/no/w.safetensors",
+                "--out",
+                s(&out),
+            ],
+            "/no/w.safetensors",
+        ),
+        (
+            vec![
+                "pretrain",
+                "--model",
+                "lenet",
+                "--data",
+                s(&src),
+                "--val-fraction",
+                "1.5",
+                "--out",
+                s(&out),
+            ],
+            "--val-fraction",
+        ),
+        (vec!["eval", "/no/run", "--data", s(&src)], "recipe"),
+    ];
+    for (args, want) in cases {
+        let o = graft(&args);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(e.contains(want), "{args:?}: expected `{want}` in: {e}");
+        assert!(!e.contains("panicked"), "{args:?} panicked: {e}");
+    }
+}
