@@ -14,13 +14,13 @@
 #   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
 #   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
 #   GRAFT_BIN           use this graft binary instead of building one
-#   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default /work/shared/data)
+#   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default $GRAFT_DATA, else ../shared/data beside the repo)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$REPO/scripts/bench
 BENCH=$REPO/.bench
-SHARED=${GRAFT_SHARED_DATA:-/work/shared/data}
+SHARED=${GRAFT_SHARED_DATA:-${GRAFT_DATA:-$REPO/../shared/data}}
 RUNS=${BENCH_RUNS:-2}
 MODELS=${BENCH_MODELS:-"resnet18 efficientnet_lite0"}
 THREADS=${BENCH_THREADS:-2}

@@ -15,7 +15,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$REPO/scripts/bench
 BENCH=$REPO/.bench
-SHARED=${GRAFT_SHARED_DATA:-/work/shared/data}
+SHARED=${GRAFT_SHARED_DATA:-${GRAFT_DATA:-$REPO/../shared/data}}
 MODEL=${BENCH_MEMORY_MODEL:-efficientnet_lite0}
 N=${BENCH_MEMORY_N:-5000}
 RUNS=${BENCH_MEMORY_RUNS:-1}

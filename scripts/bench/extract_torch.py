@@ -42,7 +42,7 @@ from torch import nn
 from torchvision import datasets, transforms
 
 LITE0_WEIGHTS = (
-    Path(os.environ.get("GRAFT_SHARED_DATA", "/work/shared/data"))
+    Path(os.environ.get("GRAFT_SHARED_DATA", os.environ.get("GRAFT_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data"))))
     / "efficientnet_lite0"
     / "efficientnet_lite0.safetensors"
 )

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCES = Path(os.environ.get("GRAFT_SHARED_DATA", "/work/shared/data")) / "test_images"
+DEFAULT_SOURCES = Path(os.environ.get("GRAFT_SHARED_DATA", os.environ.get("GRAFT_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data")))) / "test_images"
 SOURCE_FILES = ("chelsea.png", "coffee.png", "rocket.jpg")
 
 

@@ -1,5 +1,6 @@
 //! `graft`: transfer learning from the command line. One module per subcommand under `cmd/`.
 
+mod allocator;
 mod backbone_load;
 mod cmd;
 mod image_data;
@@ -12,6 +13,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    allocator::bound_heap_growth();
     let cli = cmd::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
