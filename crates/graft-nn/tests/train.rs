@@ -371,3 +371,86 @@ fn split_forward_equals_the_whole_pass() {
         }
     }
 }
+
+#[test]
+fn parameter_groups_give_each_stage_its_rate_and_spare_norms_from_decay() {
+    let vs = VarStore::new(Device::Cpu);
+    let m = registry::find("resnet18")
+        .unwrap()
+        .build_checked(&vs.root(), Some(7))
+        .unwrap();
+    let spec = GroupSpec {
+        lr: 0.1,
+        lr_backbone: Some(0.01),
+        layer_decay: 0.5,
+        freeze_until: Some("layer1".into()),
+        ..GroupSpec::default()
+    };
+    let g = graft_nn::train::params::ParamGroups::new(&vs, m.as_ref(), &spec).unwrap();
+    assert_eq!(g.frozen_stages, 2);
+    let lr_of = |name: &str| g.params.iter().find(|p| p.name == name).map(|p| p.lr);
+    assert_eq!(lr_of("fc.weight"), Some(0.1));
+    assert_eq!(lr_of("layer4.0.conv1.weight"), Some(0.01));
+    assert_eq!(lr_of("layer3.0.conv1.weight"), Some(0.005));
+    assert_eq!(lr_of("layer2.1.bn2.weight"), Some(0.0025));
+    assert_eq!(lr_of("layer1.0.conv1.weight"), None, "layer1 is frozen");
+    assert_eq!(lr_of("conv1.weight"), None, "the stem is frozen");
+    let decay = |name: &str| {
+        g.params
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .weight_decay
+    };
+    assert!(decay("layer4.0.conv1.weight") && decay("fc.weight"));
+    assert!(!decay("layer4.0.bn1.weight") && !decay("layer4.0.bn1.bias") && !decay("fc.bias"));
+    assert!(g.frozen_count > 0 && g.trainable_count > g.frozen_count);
+    let bad = GroupSpec {
+        freeze_until: Some("layer9".into()),
+        ..GroupSpec::default()
+    };
+    let err = graft_nn::train::params::ParamGroups::new(&vs, m.as_ref(), &bad).unwrap_err();
+    assert!(err.to_string().contains("layer4"), "{err}");
+}
+
+#[test]
+fn an_mlp_learns_on_feature_vectors() {
+    let _turn = rng_lock();
+    tch::manual_seed(2);
+    let (n, d) = (200usize, 20usize);
+    let labels: Vec<i64> = (0..n as i64).map(|i| i % 3).collect();
+    let centres = Tensor::randn([3, d as i64], (Kind::Float, Device::Cpu)) * 2.0;
+    let x = centres.index_select(0, &Tensor::from_slice(&labels))
+        + Tensor::randn([n as i64, d as i64], (Kind::Float, Device::Cpu));
+    let xs = Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
+    let names = vec!["a".to_string(), "b".into(), "c".into()];
+    let data = ImageTensors::from_features(&xs, n, d, labels, names, "blobs").unwrap();
+    let mut vs = VarStore::new(Device::Cpu);
+    let m = graft_nn::models::mlp::Mlp::new(&vs.root(), d as i64, &[32], 0.1, Some(3)).unwrap();
+    let mut cfg = config(30, None);
+    cfg.augment = Augment::none();
+    cfg.optimizer = OptimizerSpec::adamw(1e-4);
+    cfg.groups.lr = 3e-3;
+    cfg.input = InputSpec {
+        channels: d as i64,
+        height: 1,
+        width: 1,
+        normalization: Normalization::UnitRange,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Trainer::new(&m, &mut vs, cfg).unwrap();
+    t.fit(
+        &data,
+        None,
+        None,
+        &RunFiles {
+            dir: dir.path().into(),
+        },
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    let acc = t.evaluate(&data).unwrap().accuracy;
+    assert!(acc > 0.95, "MLP training accuracy {acc}");
+    assert!(graft_nn::models::mlp::Mlp::new(&vs.root(), 0, &[8], 0.0, None).is_err());
+}

@@ -5,6 +5,7 @@ pub mod backbone;
 pub mod efficientnet_lite;
 pub mod layers;
 pub mod lenet;
+pub mod mlp;
 pub mod registry;
 pub mod resnet;
 

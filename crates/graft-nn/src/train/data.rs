@@ -80,6 +80,27 @@ impl ImageTensors {
         })
     }
 
+    /// Feature vectors `(N, D)` as `N` one-pixel images of `D` channels, so the engine trains
+    /// an MLP on them as it trains a CNN on images.
+    pub fn from_features(
+        x: &[f32],
+        n: usize,
+        d: usize,
+        labels: Vec<i64>,
+        class_names: Vec<String>,
+        source: impl Into<String>,
+    ) -> Result<Self> {
+        let source = source.into();
+        if x.len() != n * d {
+            return Err(NnError::Invalid(format!(
+                "{source}: {} values do not make {n} feature vectors of {d}",
+                x.len()
+            )));
+        }
+        let t = Tensor::from_slice(x).f_view([n as i64, d as i64, 1, 1])?;
+        Self::new(t, labels, class_names, source)
+    }
+
     /// Images from an array file: `sample_shape` `[H, W]`, `[C, H, W]`, `[H, W, C]` (C of 1 or 3)
     /// or a flat `[D]` with D a square (grey) or three squares (RGB, CHW). Values in 0..255 are
     /// kept as bytes; values in [0, 1] as floats.

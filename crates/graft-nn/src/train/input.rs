@@ -97,6 +97,10 @@ impl InputSpec {
     pub fn train_view(&self, x: &Tensor, aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         let s = x.size();
         let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
+        if aug.crop_scale.is_none() && !aug.hflip && aug.jitter <= 0.0 {
+            // Nothing random to draw: feature vectors, or augmentation switched off.
+            return self.finish(x);
+        }
         let mut theta = Vec::with_capacity(n as usize * 6);
         for _ in 0..n {
             let (top, left, ch, cw) = match aug.crop_scale {
