@@ -2,7 +2,7 @@
 //! runs a network.
 
 use anyhow::Context;
-use graft_nn::models::{find, Backbone, ModelSpec};
+use graft_nn::models::{find, Backbone};
 use graft_nn::weights::{self, LoadOptions};
 use std::path::PathBuf;
 use tch::nn::VarStore;
@@ -19,7 +19,6 @@ pub struct WeightsInfo {
 pub struct LoadedModel {
     pub vs: VarStore,
     pub model: Box<dyn Backbone>,
-    pub spec: &'static ModelSpec,
     pub weights: Option<WeightsInfo>,
 }
 
@@ -59,10 +58,5 @@ pub fn load(
             })
         }
     };
-    Ok(LoadedModel {
-        vs,
-        model,
-        spec,
-        weights,
-    })
+    Ok(LoadedModel { vs, model, weights })
 }

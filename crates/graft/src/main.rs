@@ -3,6 +3,8 @@
 mod allocator;
 mod backbone_load;
 mod cmd;
+mod feature_cache;
+mod feature_input;
 mod image_data;
 mod interrupt;
 mod progress;

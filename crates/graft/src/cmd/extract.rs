@@ -70,21 +70,48 @@ impl Format {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let t0 = Instant::now();
-    let threads = crate::threads::resolve(args.threads);
-    crate::threads::configure_torch(threads);
-    tch::manual_seed(args.seed as i64);
-    let device = graft_nn::device::parse_device(&args.device)?;
-    if args.batch_size == 0 {
+/// What to extract: everything that determines the features (and so the cache key).
+pub struct Request<'a> {
+    pub model: &'a str,
+    pub weights: Option<&'a str>,
+    pub data: &'a Path,
+    pub stage: Option<&'a str>,
+    pub batch_size: usize,
+    pub threads: usize,
+    pub seed: u64,
+    pub device: Device,
+    pub skip_bad: bool,
+    /// Also keep the model's own classifier outputs (softmax over the source classes, for
+    /// LEEP); the weights must then include the head.
+    pub with_source_probs: bool,
+    pub quiet: bool,
+}
+
+/// Extracted features, and the images left out with `skip_bad`.
+pub struct Extracted {
+    pub set: FeatureSet,
+    pub skipped: Vec<(PathBuf, String)>,
+    /// `(n, source classes)` softmax outputs when asked for.
+    pub source_probs: Option<(Vec<f32>, usize)>,
+}
+
+/// Runs the backbone once over the dataset.
+pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
+    if r.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
-
-    let loaded =
-        crate::backbone_load::load(&args.model, args.weights.as_deref(), None, device, true)?;
-    let (spec, model) = (loaded.spec, loaded.model);
-    let stage = model.stage(args.stage.as_deref())?.name.to_string();
+    tch::manual_seed(r.seed as i64);
+    let spec = graft_nn::models::find(r.model)?;
+    let head_classes = r.with_source_probs.then_some(spec.default_classes);
+    let loaded = crate::backbone_load::load(
+        r.model,
+        r.weights,
+        head_classes,
+        r.device,
+        !r.with_source_probs,
+    )?;
+    let model = loaded.model;
+    let stage = model.stage(r.stage)?.name.to_string();
 
     let mut meta = BTreeMap::new();
     match &loaded.weights {
@@ -94,40 +121,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             meta.insert("weights_sha256".into(), w.sha256.clone());
         }
         None => {
-            if !args.json {
+            if !r.quiet {
                 eprintln!(
                     "warning: no --weights given: {} is randomly initialised",
                     spec.name
                 );
             }
-            meta.insert("weights".into(), format!("random-init seed={}", args.seed));
+            meta.insert("weights".into(), format!("random-init seed={}", r.seed));
         }
     }
 
-    let ds = ImageDataset::open_with(&args.data, OpenOptions { min_classes: 1 })
-        .with_context(|| format!("reading the dataset at {}", args.data.display()))?;
+    let ds = ImageDataset::open_with(r.data, OpenOptions { min_classes: 1 })
+        .with_context(|| format!("reading the dataset at {}", r.data.display()))?;
     let ds = Arc::new(ds);
     let pre = model.preprocess();
     let loader = image_batches(
         ds.clone(),
         pre.clone(),
         LoaderOptions {
-            batch_size: args.batch_size,
-            threads,
+            batch_size: r.batch_size,
+            threads: r.threads,
             shuffle: false,
-            seed: args.seed,
-            skip_bad: args.skip_bad,
+            seed: r.seed,
+            skip_bad: r.skip_bad,
             ..LoaderOptions::default()
         },
     )?;
 
-    let pb = crate::progress::bar(ds.samples.len() as u64, "images", args.json);
+    let pb = crate::progress::bar(ds.samples.len() as u64, "images", r.quiet);
     pb.set_message(format!("{} {}", spec.name, stage));
     let mut features: Vec<f32> = Vec::with_capacity(ds.samples.len() * 512);
+    let mut probs: Vec<f32> = Vec::new();
     let mut labels = Vec::with_capacity(ds.samples.len());
     let mut paths = Vec::with_capacity(ds.samples.len());
     let mut skipped = Vec::new();
     let mut d = 0usize;
+    let last = model.stage_position(None)?;
+    let at = model.stage_position(Some(&stage))?;
     let _guard = tch::no_grad_guard();
     for batch in loader {
         let batch = batch?;
@@ -139,9 +169,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let [n, c, h, w] = batch.shape.map(|v| v as i64);
         let x = Tensor::f_from_slice(&batch.data)?
             .f_view([n, c, h, w])?
-            .f_to_device(device)?;
-        let f = model
-            .forward_features(&x, Some(&stage), false)?
+            .f_to_device(r.device)?;
+        let raw = model.forward_stages(&x, 0, at, false)?;
+        let f = model.pool_stage(&raw, at)?;
+        if r.with_source_probs {
+            let rest = if at < last {
+                model.forward_stages(&raw, at + 1, last, false)?
+            } else {
+                raw
+            };
+            let p = model
+                .forward_head(&model.pool_stage(&rest, last)?, false)?
+                .f_softmax(-1, Kind::Float)?
+                .f_to_device(Device::Cpu)?;
+            probs.extend(Vec::<f32>::try_from(p.f_flatten(0, -1)?)?);
+        }
+        let f = f
             .f_to_kind(Kind::Float)?
             .f_to_device(Device::Cpu)?
             .f_contiguous()?;
@@ -157,7 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if labels.is_empty() {
         bail!(
             "{}: no image could be read ({} skipped)",
-            args.data.display(),
+            r.data.display(),
             skipped.len()
         );
     }
@@ -165,26 +208,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     meta.insert("model".into(), spec.name.to_string());
     meta.insert("stage".into(), stage.clone());
     meta.insert("preprocess".into(), serde_json::to_string(&pre)?);
-    meta.insert("data".into(), args.data.display().to_string());
+    meta.insert("data".into(), r.data.display().to_string());
     meta.insert(
         "graft_version".into(),
         env!("CARGO_PKG_VERSION").to_string(),
     );
     let n = labels.len();
-    let set = FeatureSet {
-        features,
-        n,
-        d,
-        labels,
-        class_names: ds.classes.clone(),
-        paths,
-        metadata: meta,
-    };
+    let source_probs = r.with_source_probs.then(|| {
+        let k = probs.len() / n.max(1);
+        (probs, k)
+    });
+    Ok(Extracted {
+        set: FeatureSet {
+            features,
+            n,
+            d,
+            labels,
+            class_names: ds.classes.clone(),
+            paths,
+            metadata: meta,
+        },
+        skipped,
+        source_probs,
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let threads = crate::threads::resolve(args.threads);
+    crate::threads::configure_torch(threads);
+    let device = graft_nn::device::parse_device(&args.device)?;
+    let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
+    let Extracted { set, skipped, .. } = extract(&Request {
+        model: &args.model,
+        weights: args.weights.as_deref(),
+        data: &args.data,
+        stage: args.stage.as_deref(),
+        batch_size: args.batch_size,
+        threads,
+        seed: args.seed,
+        device,
+        skip_bad: args.skip_bad,
+        with_source_probs: false,
+        quiet: args.json,
+    })?;
     match format {
         Format::Safetensors => set.write_safetensors(&args.out),
         Format::Npz => set.write_npz(&args.out),
     }
     .with_context(|| format!("writing {}", args.out.display()))?;
+    let (n, d) = (set.n, set.d);
+    let stage = set.metadata["stage"].clone();
+    let model_name = set.metadata["model"].clone();
+    let classes = set.class_names.len();
 
     let secs = t0.elapsed().as_secs_f64();
     let rate = n as f64 / secs;
@@ -193,11 +269,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "command": "extract",
             "out": args.out.display().to_string(),
             "format": format!("{format:?}").to_lowercase(),
-            "model": spec.name,
+            "model": model_name,
             "stage": stage,
             "n": n,
             "d": d,
-            "classes": ds.classes.len(),
+            "classes": classes,
             "skipped": skipped.len(),
             "skipped_files": skipped.iter().map(|(p, why)| json!({"path": p.display().to_string(), "error": why})).collect::<Vec<_>>(),
             "seconds": secs,
@@ -209,7 +285,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         println!(
             "extracted {n} x {d} features ({} at {stage}) from {} in {secs:.1} s ({rate:.1} images/s) -> {}",
-            spec.name,
+            model_name,
             args.data.display(),
             args.out.display()
         );

@@ -2,11 +2,13 @@
 
 mod demo;
 mod eval;
-mod extract;
+pub mod extract;
 mod finetune;
 mod models;
 mod predict;
 mod pretrain;
+mod probe;
+mod rank;
 mod train_opts;
 mod train_run;
 
@@ -36,6 +38,10 @@ enum Command {
     Eval(eval::Args),
     /// Predict the top-k classes of image files with a finished run
     Predict(predict::Args),
+    /// Train a new head (logreg, ridge, knn, svm, mlp) on frozen features
+    Probe(probe::Args),
+    /// Rank candidate backbones (or stages) by transferability scores before any training
+    Rank(rank::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -47,5 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Finetune(a) => finetune::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Rank(a) => rank::run(a),
     }
 }

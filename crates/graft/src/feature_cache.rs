@@ -1,0 +1,115 @@
+//! Features extracted once and reused: a cache keyed by everything that determines them (model,
+//! weights hash, stage, preprocessing, and the data listing: every file's path, size, mtime and
+//! label), so a second `graft probe` or `graft rank` on the same data never runs the backbone.
+
+use crate::cmd::extract::{extract, Extracted, Request};
+use anyhow::Context;
+use graft_data::features::FeatureSet;
+use graft_data::image_folder::{ImageDataset, OpenOptions};
+use graft_data::npy::{write_npz, NpyOut, NpzFile};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// `$GRAFT_CACHE_DIR`, else `$XDG_CACHE_HOME/graft`, else `~/.cache/graft`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("GRAFT_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("graft");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache").join("graft"),
+        None => PathBuf::from(".graft-cache"),
+    }
+}
+
+/// The cache key of a request: SHA-256 of a canonical description of its inputs.
+fn key(r: &Request<'_>) -> anyhow::Result<String> {
+    let spec = graft_nn::models::find(r.model)?;
+    let stage = match r.stage {
+        Some(s) => s.to_string(),
+        None => spec
+            .stage_names()
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let weights = match r.weights {
+        Some(w) => graft_nn::weights::sha256_file(&graft_nn::weights::resolve(w)?)?,
+        None => format!("random-init seed={}", r.seed),
+    };
+    let ds = ImageDataset::open_with(r.data, OpenOptions { min_classes: 1 })
+        .with_context(|| format!("reading the dataset at {}", r.data.display()))?;
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put("graft-features-v1");
+    put(spec.name);
+    put(&weights);
+    put(&stage);
+    put(&serde_json::to_string(&spec.preprocess())?);
+    put(&format!("{}", r.with_source_probs));
+    for c in &ds.classes {
+        put(c);
+    }
+    for (p, label) in &ds.samples {
+        let m = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        put(&format!("{}\t{}\t{mtime}\t{label}", p.display(), m.len()));
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Features for `r`, from the cache when present; `true` when they came from it.
+pub fn cached_features(r: &Request<'_>) -> anyhow::Result<(Extracted, bool)> {
+    let dir = cache_dir().join("features");
+    let k = key(r)?;
+    let feats = dir.join(format!("{k}.safetensors"));
+    let probs = dir.join(format!("{k}.probs.npz"));
+    if feats.exists() && (!r.with_source_probs || probs.exists()) {
+        if let Ok(set) = FeatureSet::read(&feats) {
+            let source_probs = if r.with_source_probs {
+                let a = NpzFile::open(&probs)?.array("P")?;
+                let k = a.shape.get(1).copied().unwrap_or(0);
+                Some((
+                    a.to_f64(&probs, "P")?
+                        .into_iter()
+                        .map(|v| v as f32)
+                        .collect(),
+                    k,
+                ))
+            } else {
+                None
+            };
+            return Ok((
+                Extracted {
+                    set,
+                    skipped: Vec::new(),
+                    source_probs,
+                },
+                true,
+            ));
+        }
+    }
+    let e = extract(r)?;
+    if !e.skipped.is_empty() {
+        // A partial extraction is not what the key describes: do not cache it.
+        return Ok((e, false));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some((p, k)) = &e.source_probs {
+        graft_data::atomic::write_atomic(&probs, |w| {
+            write_npz(w, &[("P", &[e.set.n, *k], NpyOut::F32(p))])
+        })?;
+    }
+    e.set.write_safetensors(&feats)?;
+    Ok((e, false))
+}

@@ -1,0 +1,112 @@
+//! Feature matrices for the shallow side: from a file (graft feature files, .npz, svmlight,
+//! CSV), or extracted from images by a backbone through the feature cache; with labels mapped
+//! to class indices and checked against each other.
+
+use anyhow::{bail, Context};
+use graft_data::arrays::open_arrays;
+use graft_data::ArrayDataset;
+use graft_linalg::Matrix;
+use std::path::Path;
+
+/// A labelled feature matrix.
+pub struct Labelled {
+    pub x: Matrix,
+    pub y: Vec<usize>,
+    pub class_names: Vec<String>,
+    pub source: String,
+}
+
+impl Labelled {
+    /// From an array dataset: every sample must be labelled.
+    pub fn from_arrays(ds: ArrayDataset) -> anyhow::Result<Labelled> {
+        let source = ds.source.display().to_string();
+        let k = ds.num_classes();
+        let class_names = ds
+            .class_names
+            .clone()
+            .unwrap_or_else(|| (0..k).map(|c| c.to_string()).collect());
+        let d = ds.dim();
+        let Some(labels) = ds.y else {
+            bail!("{source}: no labels; probing needs labelled features");
+        };
+        let y = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                usize::try_from(l)
+                    .map_err(|_| anyhow::anyhow!("{source}: sample {i} is unlabelled (label {l})"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let x = Matrix::new(ds.n, d, ds.x).with_context(|| format!("{source}: features"))?;
+        Ok(Labelled {
+            x,
+            y,
+            class_names,
+            source,
+        })
+    }
+
+    pub fn open(path: &Path) -> anyhow::Result<Labelled> {
+        Self::from_arrays(open_arrays(path).with_context(|| format!("reading {}", path.display()))?)
+    }
+
+    /// Rows `idx`, in that order.
+    pub fn select(&self, idx: &[usize], what: &str) -> Labelled {
+        Labelled {
+            x: self.x.select_rows(idx),
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+            class_names: self.class_names.clone(),
+            source: format!("{} ({what})", self.source),
+        }
+    }
+
+    /// Maps `test`'s labels onto this set's classes by name, with clear errors for a width
+    /// mismatch or a class the training set never saw.
+    pub fn align_test(&self, mut test: Labelled) -> anyhow::Result<Labelled> {
+        if test.x.cols() != self.x.cols() {
+            bail!(
+                "{} has {} features per sample but the training set {} has {}",
+                test.source,
+                test.x.cols(),
+                self.source,
+                self.x.cols()
+            );
+        }
+        let mut train_has = vec![false; self.class_names.len()];
+        for &c in &self.y {
+            train_has[c] = true;
+        }
+        let mut map = Vec::with_capacity(test.class_names.len());
+        for name in &test.class_names {
+            map.push(self.class_names.iter().position(|n| n == name));
+        }
+        for (i, &c) in test.y.iter().enumerate() {
+            match map.get(c).copied().flatten() {
+                Some(t) if train_has[t] => {}
+                _ => bail!(
+                    "{}: sample {i} has class `{}`, which the training set {} does not have",
+                    test.source,
+                    test.class_names.get(c).map_or("?", String::as_str),
+                    self.source
+                ),
+            }
+        }
+        test.y = test
+            .y
+            .iter()
+            .map(|&c| map[c].expect("checked above"))
+            .collect();
+        test.class_names = self.class_names.clone();
+        Ok(test)
+    }
+}
+
+/// Stratified `fraction` of each class as a test set: `(train, test)` indices.
+pub fn stratified_holdout(y: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let labels: Vec<i64> = y.iter().map(|&c| c as i64).collect();
+    let (tr, te) = graft_nn::train::data::stratified_split(&labels, fraction, seed);
+    (
+        tr.into_iter().map(|i| i as usize).collect(),
+        te.into_iter().map(|i| i as usize).collect(),
+    )
+}
