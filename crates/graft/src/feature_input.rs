@@ -37,6 +37,15 @@ impl Labelled {
                     .map_err(|_| anyhow::anyhow!("{source}: sample {i} is unlabelled (label {l})"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(i) = ds.x.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{source}: sample {} (row {}), feature {} is {}; features must be finite numbers",
+                i / d.max(1),
+                i / d.max(1),
+                i % d.max(1),
+                ds.x[i]
+            );
+        }
         let x = Matrix::new(ds.n, d, ds.x).with_context(|| format!("{source}: features"))?;
         Ok(Labelled {
             x,

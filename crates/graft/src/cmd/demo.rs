@@ -323,10 +323,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.labels_per_class,
         test.len()
     );
-    println!(
-        "  {:<22} {:>9} {:>9}  {}",
-        "method", "accuracy", "seconds", ""
-    );
+    println!("  {:<22} {:>9} {:>9}", "method", "accuracy", "seconds");
     for r in &rows {
         let vs = if r.name == "from scratch" {
             String::new()
