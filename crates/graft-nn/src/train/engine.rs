@@ -424,5 +424,5 @@ pub fn evaluate(
 ) -> Result<ClassMetrics> {
     let p = predict_proba(model, input, data, device, batch_size)?;
     let pred: Vec<i64> = Vec::<i64>::try_from(p.f_argmax(-1, false)?)?;
-    Ok(ClassMetrics::new(&data.labels, &pred, data.num_classes()))
+    ClassMetrics::new(&data.labels, &pred, data.num_classes())
 }

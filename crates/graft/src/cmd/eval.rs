@@ -89,7 +89,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             m.n
         );
         for (c, acc) in recipe.classes.iter().zip(&m.per_class_accuracy) {
-            println!("  {c:>20}  {:.2}%", 100.0 * acc);
+            match acc {
+                Some(a) => println!("  {c:>20}  {:.2}%", 100.0 * a),
+                None => println!("  {c:>20}  (no sample)"),
+            }
         }
     }
     Ok(())
