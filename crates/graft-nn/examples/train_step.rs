@@ -83,6 +83,18 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// CPU time of the whole process (every thread) in milliseconds, from `/proc/self/stat`
+/// (utime + stime in clock ticks of 1/100 s, Linux's USER_HZ); `None` elsewhere.
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) * 10.0)
+}
+
 fn main() -> Res<()> {
     let args = parse_args()?;
     tch::set_num_threads(args.threads);
@@ -131,7 +143,11 @@ fn main() -> Res<()> {
 
     let mut step_ms = Vec::with_capacity(args.steps);
     let mut last_loss = f64::NAN;
+    let mut cpu_start = None;
     for i in 0..args.warmup + args.steps {
+        if i == args.warmup {
+            cpu_start = process_cpu_ms();
+        }
         let t0 = Instant::now();
         let logits = trainer.forward_train(&x)?;
         let loss = cross_entropy(&logits, &y, 0.0, None)?;
@@ -144,6 +160,9 @@ fn main() -> Res<()> {
             step_ms.push(ms);
         }
     }
+    let cpu_ms = cpu_start
+        .zip(process_cpu_ms())
+        .map(|(a, b)| (b - a) / args.steps as f64);
     let mean = step_ms.iter().sum::<f64>() / step_ms.len() as f64;
     let out = serde_json::json!({
         "side": "graft",
@@ -159,6 +178,7 @@ fn main() -> Res<()> {
         "ms_median": median(&step_ms),
         "ms_mean": mean,
         "images_per_second": args.batch as f64 * 1e3 / mean,
+        "cpu_ms_mean": cpu_ms,
         "step_ms": step_ms,
         "trainable_params": trainer.groups.trainable_count,
         "frozen_params": trainer.groups.frozen_count,
