@@ -372,3 +372,41 @@ fn bad_training_input_gets_clear_errors() {
         assert!(!e.contains("panicked"), "{args:?} panicked: {e}");
     }
 }
+
+#[test]
+fn the_demo_tells_the_whole_story_on_a_small_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let v = summary(&graft(&[
+        "demo",
+        "--source",
+        "600",
+        "--test",
+        "200",
+        "--source-epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        s(&out),
+        "--json",
+    ]));
+    let rows = v["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "source only",
+            "from scratch",
+            "feature extraction",
+            "partial fine-tuning",
+            "full fine-tuning"
+        ]
+    );
+    for r in rows {
+        let acc = r["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{r}");
+    }
+    assert!(out.join("summary.json").exists());
+    assert!(out.join("source").join("model.safetensors").exists());
+}

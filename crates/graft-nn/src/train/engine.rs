@@ -382,13 +382,14 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Class probabilities `(N, K)` of `model` on `data` (evaluation view, inference mode).
-pub fn predict_proba(
-    model: &dyn Backbone,
+/// `f` over the evaluation view of `data`, batch by batch, in inference mode; the results
+/// concatenated on the CPU.
+fn map_eval_batches(
     input: &InputSpec,
     data: &ImageTensors,
     device: Device,
     batch_size: usize,
+    f: &dyn Fn(&Tensor) -> Result<Tensor>,
 ) -> Result<Tensor> {
     let n = data.len();
     let mut out = Vec::new();
@@ -399,12 +400,7 @@ pub fn predict_proba(
                 &data.batch_unit(&idx)?.f_to_device(device)?,
                 data.center_fraction,
             )?;
-            let logits = model.forward(&x, false)?;
-            out.push(
-                logits
-                    .f_softmax(-1, Kind::Float)?
-                    .f_to_device(Device::Cpu)?,
-            );
+            out.push(f(&x)?.f_to_device(Device::Cpu)?);
         }
         Ok(())
     })?;
@@ -412,6 +408,35 @@ pub fn predict_proba(
         return Err(NnError::Invalid(format!("{}: no samples", data.source)));
     }
     Ok(Tensor::f_cat(&out, 0)?)
+}
+
+/// Class probabilities `(N, K)` of `model` on `data` (evaluation view, inference mode).
+pub fn predict_proba(
+    model: &dyn Backbone,
+    input: &InputSpec,
+    data: &ImageTensors,
+    device: Device,
+    batch_size: usize,
+) -> Result<Tensor> {
+    map_eval_batches(input, data, device, batch_size, &|x| {
+        Ok(model.forward(x, false)?.f_softmax(-1, Kind::Float)?)
+    })
+}
+
+/// Features `(N, D)` of `model` at its last stage on `data` (evaluation view, inference mode):
+/// the input of a shallow head trained on frozen features.
+pub fn features(
+    model: &dyn Backbone,
+    input: &InputSpec,
+    data: &ImageTensors,
+    device: Device,
+    batch_size: usize,
+) -> Result<Tensor> {
+    map_eval_batches(input, data, device, batch_size, &|x| {
+        Ok(model
+            .forward_features(x, None, false)?
+            .f_to_kind(Kind::Float)?)
+    })
 }
 
 /// Metrics of `model` on a labelled set.

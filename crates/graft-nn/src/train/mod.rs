@@ -13,7 +13,8 @@ pub mod schedule;
 
 pub use data::ImageTensors;
 pub use engine::{
-    evaluate, predict_proba, BnMode, EpochRecord, Event, Progress, RunFiles, TrainConfig, Trainer,
+    evaluate, features, predict_proba, BnMode, EpochRecord, Event, Progress, RunFiles, TrainConfig,
+    Trainer,
 };
 pub use input::{Augment, InputSpec};
 pub use metrics::ClassMetrics;
