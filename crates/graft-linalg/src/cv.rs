@@ -86,13 +86,7 @@ pub(crate) fn stratified(
 
 /// Index of the best mean score; ties go to the earliest candidate (numpy's argmax).
 pub(crate) fn best(scores: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &s) in scores.iter().enumerate() {
-        if s > scores[best] {
-            best = i;
-        }
-    }
-    best
+    crate::linear::argmax(scores)
 }
 
 #[cfg(test)]

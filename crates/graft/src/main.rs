@@ -5,6 +5,7 @@ mod backbone_load;
 mod cmd;
 mod feature_cache;
 mod feature_input;
+mod finished_run;
 mod image_data;
 mod interrupt;
 mod progress;

@@ -23,3 +23,51 @@ pub fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
     );
     pb
 }
+
+/// The bars of a training run: one bar of steps per epoch, labelled `[label: ]epoch i/n`.
+pub struct EpochBars {
+    label: String,
+    quiet: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl EpochBars {
+    pub fn new(label: impl Into<String>, quiet: bool) -> Self {
+        EpochBars {
+            label: label.into(),
+            quiet,
+            bar: None,
+        }
+    }
+
+    /// Starts, advances or clears the bar for one engine event.
+    pub fn observe(&mut self, e: &graft_nn::train::Event<'_>) {
+        use graft_nn::train::Event;
+        match e {
+            Event::EpochStart {
+                epoch,
+                epochs,
+                steps,
+            } => {
+                let pb = bar(*steps as u64, "steps", self.quiet);
+                let prefix = if self.label.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", self.label)
+                };
+                pb.set_message(format!("{prefix}epoch {}/{epochs}", epoch + 1));
+                self.bar = Some(pb);
+            }
+            Event::Step { .. } => {
+                if let Some(pb) = &self.bar {
+                    pb.inc(1);
+                }
+            }
+            Event::EpochEnd(_) => {
+                if let Some(pb) = self.bar.take() {
+                    pb.finish_and_clear();
+                }
+            }
+        }
+    }
+}

@@ -114,34 +114,14 @@ fn train_row(
     let files = RunFiles {
         dir: dir.to_path_buf(),
     };
-    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut bars = crate::progress::EpochBars::new(label, quiet);
     trainer.fit(
         train,
         None,
         None,
         &files,
         &AtomicBool::new(false),
-        &mut |e| match e {
-            graft_nn::train::Event::EpochStart {
-                epoch,
-                epochs,
-                steps,
-            } => {
-                let pb = crate::progress::bar(steps as u64, "steps", quiet);
-                pb.set_message(format!("{label}: epoch {}/{epochs}", epoch + 1));
-                bar = Some(pb);
-            }
-            graft_nn::train::Event::Step { .. } => {
-                if let Some(pb) = &bar {
-                    pb.inc(1)
-                }
-            }
-            graft_nn::train::Event::EpochEnd(_) => {
-                if let Some(pb) = bar.take() {
-                    pb.finish_and_clear()
-                }
-            }
-        },
+        &mut |e| bars.observe(&e),
     )?;
     drop(trainer);
     graft_nn::weights::save::save_safetensors(

@@ -1,11 +1,9 @@
 //! `graft eval RUN_DIR --data DIR`: the metrics of a finished run's model on a labelled set.
 
-use crate::backbone_load;
+use crate::finished_run::FinishedRun;
 use crate::image_data;
-use crate::recipe::Recipe;
 use anyhow::bail;
-use graft_nn::models::find;
-use graft_nn::train::{evaluate, InputSpec};
+use graft_nn::train::evaluate;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -31,16 +29,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let threads = crate::threads::resolve(a.threads);
     crate::threads::configure_torch(threads);
     let device = graft_nn::device::parse_device(&a.device)?;
-    let recipe = Recipe::read(&a.run_dir)?;
-    let weights = a.run_dir.join("model.safetensors");
-    if !weights.exists() {
-        bail!(
-            "{}: no model.safetensors (the run has not finished; continue it with --resume)",
-            a.run_dir.display()
-        );
-    }
-    let pre = find(&recipe.model)?.preprocess();
-    let data = image_data::open(&a.data, &pre, recipe.image_size, threads, a.json)?;
+    let run = FinishedRun::open(&a.run_dir, device)?;
+    let recipe = &run.recipe;
+    let data = image_data::open(&a.data, &run.pre, recipe.image_size, threads, a.json)?;
     if data.class_names != recipe.classes {
         bail!(
             "{} has classes [{}] but the run was trained on [{}]",
@@ -49,17 +40,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             recipe.classes.join(", ")
         );
     }
-    let loaded = backbone_load::load(
-        &recipe.model,
-        Some(&weights.display().to_string()),
-        Some(recipe.classes.len() as i64),
-        device,
-        false,
-    )?;
-    let input = InputSpec::from_preprocess(&pre, recipe.image_size);
     let m = evaluate(
-        loaded.model.as_ref(),
-        &input,
+        run.loaded.model.as_ref(),
+        &run.input,
         &data,
         device,
         a.batch_size.max(1),

@@ -1,13 +1,11 @@
 //! `graft predict RUN_DIR FILES..`: the top-k classes of each image, with probabilities, as CSV
 //! or JSON.
 
-use crate::backbone_load;
+use crate::finished_run::FinishedRun;
 use crate::image_data::storage_for;
-use crate::recipe::Recipe;
 use anyhow::{bail, Context};
 use graft_data::image_io::load_preprocessed;
-use graft_nn::models::find;
-use graft_nn::train::{predict_proba, ImageTensors, InputSpec};
+use graft_nn::train::{predict_proba, ImageTensors};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -37,19 +35,12 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     crate::threads::configure_torch(crate::threads::resolve(a.threads));
     let device = graft_nn::device::parse_device(&a.device)?;
-    let recipe = Recipe::read(&a.run_dir)?;
-    let weights = a.run_dir.join("model.safetensors");
-    if !weights.exists() {
-        bail!(
-            "{}: no model.safetensors (the run has not finished)",
-            a.run_dir.display()
-        );
-    }
     if a.top_k == 0 {
         bail!("--top-k must be at least 1");
     }
-    let pre = find(&recipe.model)?.preprocess();
-    let (store, fraction) = storage_for(&pre, recipe.image_size);
+    let run = FinishedRun::open(&a.run_dir, device)?;
+    let recipe = &run.recipe;
+    let (store, fraction) = storage_for(&run.pre, recipe.image_size);
     let side = store.crop.expect("storage sets a crop").0 as i64;
     let mut pixels = Vec::new();
     for f in &a.files {
@@ -66,15 +57,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "the files to predict".into(),
     )?;
     data.center_fraction = fraction;
-    let loaded = backbone_load::load(
-        &recipe.model,
-        Some(&weights.display().to_string()),
-        Some(recipe.classes.len() as i64),
-        device,
-        false,
-    )?;
-    let input = InputSpec::from_preprocess(&pre, recipe.image_size);
-    let p = predict_proba(loaded.model.as_ref(), &input, &data, device, 32)?;
+    let p = predict_proba(run.loaded.model.as_ref(), &run.input, &data, device, 32)?;
     let k = a.top_k.min(recipe.classes.len()) as i64;
     let (vals, idx) = p.f_topk(k, -1, true, true)?;
     let vals = Vec::<Vec<f32>>::try_from(vals)?;

@@ -205,27 +205,10 @@ pub fn run(req: Request) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let mut bar: Option<indicatif::ProgressBar> = None;
-    let result = trainer.fit(&train, None, val.as_ref(), &files, stop, &mut |e| match e {
-        Event::EpochStart {
-            epoch,
-            epochs,
-            steps,
-        } => {
-            let pb = crate::progress::bar(steps as u64, "steps", quiet);
-            pb.set_message(format!("epoch {}/{epochs}", epoch + 1));
-            bar = Some(pb);
-        }
-        Event::Step { loss, .. } => {
-            if let Some(pb) = &bar {
-                pb.inc(1);
-                pb.set_prefix(format!("{loss:.3}"));
-            }
-        }
-        Event::EpochEnd(r) => {
-            if let Some(pb) = bar.take() {
-                pb.finish_and_clear();
-            }
+    let mut bars = crate::progress::EpochBars::new("", quiet);
+    let result = trainer.fit(&train, None, val.as_ref(), &files, stop, &mut |e| {
+        bars.observe(&e);
+        if let Event::EpochEnd(r) = e {
             if !quiet {
                 let val = r.val.as_ref().map_or(String::new(), |m| {
                     format!("  val {:.2}%", 100.0 * m.accuracy)
