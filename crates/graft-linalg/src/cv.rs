@@ -84,6 +84,33 @@ pub(crate) fn stratified(
     Ok(folds)
 }
 
+/// Unstratified shuffled k-fold over `n` samples (scikit-learn's `KFold(shuffle=True)`), for
+/// estimators without labels, such as the density-ratio methods' width selection.
+pub(crate) fn kfold(n: usize, cv: CrossValidation) -> Result<Vec<Fold>> {
+    if cv.folds < 2 {
+        return Err(LinalgError::param("cv.folds", cv.folds, "at least 2"));
+    }
+    if n < 2 * cv.folds {
+        return Err(LinalgError::param(
+            "cv.folds",
+            cv.folds,
+            "at least two samples per fold for cross-validation",
+        ));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(cv.seed));
+    let mut fold_of = vec![0usize; n];
+    for (pos, &i) in order.iter().enumerate() {
+        fold_of[i] = pos % cv.folds;
+    }
+    Ok((0..cv.folds)
+        .map(|f| {
+            let (test, train) = (0..n).partition(|&i| fold_of[i] == f);
+            Fold { train, test }
+        })
+        .collect())
+}
+
 /// Index of the best mean score; ties go to the earliest candidate (numpy's argmax).
 pub(crate) fn best(scores: &[f64]) -> usize {
     crate::linear::argmax(scores)
@@ -118,6 +145,18 @@ mod tests {
         assert!(seen.iter().all(|&s| s == 1));
         let c = stratified(&codes, 3, CrossValidation { folds: 5, seed: 9 }).unwrap();
         assert_ne!(a[0].test, c[0].test);
+    }
+
+    #[test]
+    fn kfold_covers_every_sample_once() {
+        let folds = kfold(11, CrossValidation { folds: 3, seed: 4 }).unwrap();
+        let mut seen = vec![0; 11];
+        for f in &folds {
+            assert_eq!(f.train.len() + f.test.len(), 11);
+            f.test.iter().for_each(|&i| seen[i] += 1);
+        }
+        assert!(seen.iter().all(|&c| c == 1));
+        assert!(kfold(5, CrossValidation { folds: 3, seed: 0 }).is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@
 mod cv;
 mod error;
 mod head;
+pub mod kernel;
 mod knn;
 mod labels;
 mod lbfgs;
@@ -41,6 +42,7 @@ mod validate;
 pub use cv::CrossValidation;
 pub use error::{LinalgError, Result};
 pub use head::{Classifier, FittedClassifier};
+pub use kernel::Kernel;
 pub use knn::{KNeighborsClassifier, KnnModel, Metric};
 pub use lbfgs::Stop;
 pub use logistic::{CSpec, LogisticModel, LogisticRegression};
