@@ -86,6 +86,7 @@ pub(crate) fn stratified(
 
 /// Unstratified shuffled k-fold over `n` samples (scikit-learn's `KFold(shuffle=True)`), for
 /// estimators without labels, such as the density-ratio methods' width selection.
+#[allow(dead_code)] // used by the density-ratio estimators
 pub(crate) fn kfold(n: usize, cv: CrossValidation) -> Result<Vec<Fold>> {
     if cv.folds < 2 {
         return Err(LinalgError::param("cv.folds", cv.folds, "at least 2"));

@@ -21,9 +21,12 @@
 //! # Ok::<(), graft_linalg::LinalgError>(())
 //! ```
 
+pub mod align;
+pub mod boost;
 mod cv;
 mod error;
 mod head;
+pub mod instance;
 pub mod kernel;
 mod knn;
 mod labels;
@@ -33,6 +36,7 @@ mod linear;
 mod logistic;
 mod matrix;
 pub mod metrics;
+pub mod regression;
 mod ridge;
 mod scaler;
 pub mod scores;

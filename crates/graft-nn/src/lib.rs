@@ -6,6 +6,7 @@ pub mod device;
 pub mod error;
 pub mod models;
 pub mod train;
+pub mod transfer;
 pub mod weights;
 
 pub use error::{NnError, Result};

@@ -1,0 +1,1 @@
+//! Feature-representation transfer: maps that bring source and target features together.

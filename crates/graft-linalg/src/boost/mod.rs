@@ -1,0 +1,1 @@
+//! Boosting across domains: TrAdaBoost and its regression variants.

@@ -1,0 +1,1 @@
+//! Instance transfer: weights for source samples so that the weighted source resembles the target.

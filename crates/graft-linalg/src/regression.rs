@@ -1,0 +1,1 @@
+//! Regressors on feature matrices (the weak learners of TrAdaBoostR2).

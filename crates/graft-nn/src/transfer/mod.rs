@@ -1,0 +1,1 @@
+//! Deep transfer: domain-adaptation losses and parameter regularisers for the training engine.
