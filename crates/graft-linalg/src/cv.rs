@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn kfold_covers_every_sample_once() {
         let folds = kfold(11, CrossValidation { folds: 3, seed: 4 }).unwrap();
-        let mut seen = vec![0; 11];
+        let mut seen = [0; 11];
         for f in &folds {
             assert_eq!(f.train.len() + f.test.len(), 11);
             f.test.iter().for_each(|&i| seen[i] += 1);

@@ -77,9 +77,9 @@ pub fn sq_distances(a: &Matrix, b: &Matrix) -> Result<Matrix> {
     let na: Vec<f64> = (0..a.rows()).map(|i| sq_norm(a.row(i))).collect();
     let nb: Vec<f64> = (0..b.rows()).map(|j| sq_norm(b.row(j))).collect();
     let mut d = dot_products(a, b);
-    for i in 0..a.rows() {
-        for (j, v) in d.row_mut(i).iter_mut().enumerate() {
-            *v = (na[i] - 2.0 * *v + nb[j]).max(0.0);
+    for (i, &ni) in na.iter().enumerate() {
+        for (v, &nj) in d.row_mut(i).iter_mut().zip(&nb) {
+            *v = (ni - 2.0 * *v + nj).max(0.0);
         }
     }
     Ok(d)
