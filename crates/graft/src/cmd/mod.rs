@@ -1,5 +1,6 @@
 //! The subcommands. Each module has an `Args` struct (clap derive) and a `run`.
 
+mod adapt;
 mod demo;
 mod eval;
 pub mod extract;
@@ -42,6 +43,9 @@ enum Command {
     Probe(probe::Args),
     /// Rank candidate backbones (or stages) by transferability scores before any training
     Rank(rank::Args),
+    /// Adapt a model to a new domain with unlabelled target data (DANN, CDAN, MDD, Deep CORAL,
+    /// MMD, self-training), regularised towards its pre-trained weights (L2-SP, DELTA, BSS)
+    Adapt(adapt::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -55,5 +59,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Rank(a) => rank::run(a),
+        Command::Adapt(a) => adapt::run(a),
     }
 }
