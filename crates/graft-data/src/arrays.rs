@@ -244,6 +244,27 @@ pub fn open_arrays(path: &Path) -> Result<ArrayDataset> {
     }
 }
 
+/// Opens `spec` as [`open_arrays`] does, or, when `spec` is `FILE.npz:NAME` and no file of
+/// that full name exists, the arrays `NAME_X` and `NAME_y` of the archive: one .npz can hold
+/// several splits or domains (`mnist_usps.npz:mnist`, `data.npz:train`).
+pub fn open_array_spec(spec: &str) -> Result<ArrayDataset> {
+    let path = Path::new(spec);
+    if !path.exists() {
+        if let Some((file, name)) = spec.rsplit_once(':') {
+            let fp = Path::new(file);
+            if fp.is_file() {
+                let x_key = format!("{name}_X");
+                let y_key = format!("{name}_y");
+                let z = NpzFile::open(fp)?;
+                let y = z.contains(&y_key).then_some(y_key.as_str());
+                drop(z);
+                return read_npz(fp, &x_key, y);
+            }
+        }
+    }
+    open_arrays(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

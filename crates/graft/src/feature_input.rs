@@ -3,10 +3,83 @@
 //! to class indices and checked against each other.
 
 use anyhow::{bail, Context};
-use graft_data::arrays::open_arrays;
+use graft_data::arrays::open_array_spec;
 use graft_data::ArrayDataset;
 use graft_linalg::Matrix;
 use std::path::Path;
+
+/// A feature matrix whose labels may be absent (an unlabelled target domain).
+pub struct Features {
+    pub x: Matrix,
+    /// Class index per row; `None` when the file has no labels at all.
+    pub y: Option<Vec<i64>>,
+    pub class_names: Vec<String>,
+    pub source: String,
+}
+
+impl Features {
+    /// From an array dataset, refusing NaN and infinite values.
+    pub fn from_arrays(ds: ArrayDataset) -> anyhow::Result<Features> {
+        let source = ds.source.display().to_string();
+        let k = ds.num_classes();
+        let class_names = ds
+            .class_names
+            .clone()
+            .unwrap_or_else(|| (0..k).map(|c| c.to_string()).collect());
+        let d = ds.dim();
+        if ds.n == 0 || d == 0 {
+            bail!(
+                "{source}: no samples ({} x {d}); expected at least one row of features",
+                ds.n
+            );
+        }
+        if let Some(i) = ds.x.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{source}: sample {} (row {}), feature {} is {}; features must be finite numbers",
+                i / d,
+                i / d,
+                i % d,
+                ds.x[i]
+            );
+        }
+        let x = Matrix::new(ds.n, d, ds.x).with_context(|| format!("{source}: features"))?;
+        Ok(Features {
+            x,
+            y: ds.y,
+            class_names,
+            source,
+        })
+    }
+
+    /// Opens a feature file (graft features, .npz, svmlight, CSV), or `FILE.npz:NAME` for the
+    /// arrays `NAME_X`/`NAME_y` of a multi-domain archive.
+    pub fn open(path: &Path) -> anyhow::Result<Features> {
+        let spec = path.to_string_lossy();
+        Self::from_arrays(open_array_spec(&spec).with_context(|| format!("reading {spec}"))?)
+    }
+
+    /// Every row labelled, or an error naming the first unlabelled one.
+    pub fn labelled(self, why: &str) -> anyhow::Result<Labelled> {
+        let source = self.source;
+        let Some(labels) = self.y else {
+            bail!("{source}: no labels; {why}");
+        };
+        let y = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                usize::try_from(l)
+                    .map_err(|_| anyhow::anyhow!("{source}: sample {i} is unlabelled (label {l})"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Labelled {
+            x: self.x,
+            y,
+            class_names: self.class_names,
+            source,
+        })
+    }
+}
 
 /// A labelled feature matrix.
 pub struct Labelled {
@@ -19,44 +92,11 @@ pub struct Labelled {
 impl Labelled {
     /// From an array dataset: every sample must be labelled.
     pub fn from_arrays(ds: ArrayDataset) -> anyhow::Result<Labelled> {
-        let source = ds.source.display().to_string();
-        let k = ds.num_classes();
-        let class_names = ds
-            .class_names
-            .clone()
-            .unwrap_or_else(|| (0..k).map(|c| c.to_string()).collect());
-        let d = ds.dim();
-        let Some(labels) = ds.y else {
-            bail!("{source}: no labels; probing needs labelled features");
-        };
-        let y = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                usize::try_from(l)
-                    .map_err(|_| anyhow::anyhow!("{source}: sample {i} is unlabelled (label {l})"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        if let Some(i) = ds.x.iter().position(|v| !v.is_finite()) {
-            bail!(
-                "{source}: sample {} (row {}), feature {} is {}; features must be finite numbers",
-                i / d.max(1),
-                i / d.max(1),
-                i % d.max(1),
-                ds.x[i]
-            );
-        }
-        let x = Matrix::new(ds.n, d, ds.x).with_context(|| format!("{source}: features"))?;
-        Ok(Labelled {
-            x,
-            y,
-            class_names,
-            source,
-        })
+        Features::from_arrays(ds)?.labelled("probing needs labelled features")
     }
 
     pub fn open(path: &Path) -> anyhow::Result<Labelled> {
-        Self::from_arrays(open_arrays(path).with_context(|| format!("reading {}", path.display()))?)
+        Features::open(path)?.labelled("probing needs labelled features")
     }
 
     /// Rows `idx`, in that order.

@@ -3,8 +3,8 @@
 //! .npz, ...). `file.npz:train` picks the arrays `train_X` and `train_y` of an archive that
 //! holds several splits.
 
-use anyhow::{bail, Context};
-use graft_data::arrays::{open_arrays, read_npz};
+use anyhow::Context;
+use graft_data::arrays::open_array_spec;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::loader::{image_batches, LoaderOptions};
 use graft_data::preprocess::{ColorMode, Normalization, Preprocess};
@@ -59,19 +59,8 @@ pub fn open(
     quiet: bool,
 ) -> anyhow::Result<ImageTensors> {
     let path = Path::new(spec);
-    if !path.exists() {
-        if let Some((file, split)) = spec.rsplit_once(':') {
-            let fp = Path::new(file);
-            if fp.is_file() {
-                let ds = read_npz(fp, &format!("{split}_X"), Some(&format!("{split}_y")))
-                    .with_context(|| format!("reading split `{split}` of {file}"))?;
-                return Ok(ImageTensors::from_arrays(&ds)?);
-            }
-        }
-        bail!("{spec}: no such file or folder");
-    }
-    if !is_image_source(path) {
-        let ds = open_arrays(path).with_context(|| format!("reading {spec}"))?;
+    if !path.exists() || !is_image_source(path) {
+        let ds = open_array_spec(spec).with_context(|| format!("reading {spec}"))?;
         return Ok(ImageTensors::from_arrays(&ds)?);
     }
     let ds = Arc::new(

@@ -10,7 +10,10 @@ mod image_data;
 mod interrupt;
 mod progress;
 mod recipe;
+mod shallow_head;
+mod shallow_io;
 mod threads;
+mod weights_file;
 
 use clap::Parser;
 use std::process::ExitCode;

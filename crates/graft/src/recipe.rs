@@ -19,6 +19,9 @@ pub struct Recipe {
     pub val_fraction: Option<f64>,
     pub test: Option<String>,
     pub labels_per_class: Option<usize>,
+    /// Per-sample loss weights (a `graft reweight` file over the rows of `data`).
+    #[serde(default)]
+    pub sample_weights: Option<String>,
     pub image_size: Option<i64>,
     pub classes: Vec<String>,
     pub train: TrainConfig,

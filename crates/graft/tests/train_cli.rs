@@ -410,3 +410,45 @@ fn the_demo_tells_the_whole_story_on_a_small_budget() {
     assert!(out.join("summary.json").exists());
     assert!(out.join("source").join("model.safetensors").exists());
 }
+
+#[test]
+fn sample_weights_from_a_file_steer_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 300;
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, n, 11);
+    let test = digits_npz(tmp.path(), "test.npz", DigitDomain::Source, 200, 12);
+    let labels = render(DigitDomain::Source, n, 11).labels;
+    // Class 3 gets no weight at all: a model trained with these weights never learns it.
+    let w = tmp.path().join("w.csv");
+    let mut text = String::from("index,weight\n");
+    for (i, &c) in labels.iter().enumerate() {
+        text.push_str(&format!("{i},{}\n", if c == 3 { 0.0 } else { 1.0 }));
+    }
+    std::fs::write(&w, text).unwrap();
+    let run = tmp.path().join("weighted");
+    let mut args = pretrain_args(s(&src), s(&test), s(&run));
+    args.extend(["--sample-weights", s(&w)]);
+    let sm = summary(&graft(&args));
+    let recall = &sm["test"]["per_class_accuracy"];
+    assert!(
+        recall[3].as_f64().unwrap() < 0.2,
+        "class 3 had zero weight yet is recognised: {recall}"
+    );
+    assert!(sm["accuracy"].as_f64().unwrap() > 0.2, "{sm}");
+    let recipe = std::fs::read_to_string(run.join("recipe.toml")).unwrap();
+    assert!(recipe.contains("sample_weights"), "{recipe}");
+
+    // One weight too few: the error names the file and both counts.
+    let short = tmp.path().join("short.csv");
+    std::fs::write(&short, "weight\n1\n1\n").unwrap();
+    let run2 = tmp.path().join("short-run");
+    let mut args = pretrain_args(s(&src), s(&test), s(&run2));
+    args.extend(["--sample-weights", s(&short)]);
+    let o = graft(&args);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("short.csv") && e.contains("2 weights") && e.contains(&format!("{n} samples")),
+        "{e}"
+    );
+}

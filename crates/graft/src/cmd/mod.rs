@@ -1,6 +1,7 @@
 //! The subcommands. Each module has an `Args` struct (clap derive) and a `run`.
 
 mod adapt;
+mod align;
 mod demo;
 mod eval;
 pub mod extract;
@@ -10,6 +11,7 @@ mod predict;
 mod pretrain;
 mod probe;
 mod rank;
+mod reweight;
 mod train_opts;
 mod train_run;
 
@@ -46,6 +48,12 @@ enum Command {
     /// Adapt a model to a new domain with unlabelled target data (DANN, CDAN, MDD, Deep CORAL,
     /// MMD, self-training), regularised towards its pre-trained weights (L2-SP, DELTA, BSS)
     Adapt(adapt::Args),
+    /// Weight source samples by how target-like they are (KMM, KLIEP, uLSIF, RuLSIF, NNW, a
+    /// domain classifier, TrAdaBoost) and write the weights for fine-tuning
+    Reweight(reweight::Args),
+    /// Align source and target features (PCA, CORAL, SA, TCA, JDA, feature augmentation) and
+    /// report target accuracy against the unaligned baseline
+    Align(align::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -60,5 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Probe(a) => probe::run(a),
         Command::Rank(a) => rank::run(a),
         Command::Adapt(a) => adapt::run(a),
+        Command::Reweight(a) => reweight::run(a),
+        Command::Align(a) => align::run(a),
     }
 }

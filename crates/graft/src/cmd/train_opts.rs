@@ -58,6 +58,10 @@ pub struct DataArgs {
     /// Keep only K labelled samples per class of the training set (drawn with --seed)
     #[arg(long)]
     pub labels_per_class: Option<usize>,
+    /// Per-sample loss weights of the training set: a file from `graft reweight` (CSV
+    /// `index,weight` or .npy), one weight per sample of --data in its order
+    #[arg(long)]
+    pub sample_weights: Option<String>,
     /// Train and evaluate at this square input size instead of the model's own
     #[arg(long)]
     pub image_size: Option<i64>,

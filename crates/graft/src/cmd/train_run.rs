@@ -64,6 +64,24 @@ fn same_classes(what: &str, a: &ImageTensors, train: &ImageTensors) -> anyhow::R
     Ok(())
 }
 
+/// The weights file `path`, one weight per sample of `train`, as the engine takes them.
+fn sample_weights_for(path: &str, train: &ImageTensors) -> anyhow::Result<Vec<f32>> {
+    let w = crate::weights_file::read(Path::new(path))?;
+    if w.len() != train.len() {
+        bail!(
+            "{path}: {} weights but the training set {} has {} samples; expected one weight per sample, in its order",
+            w.len(),
+            train.source,
+            train.len()
+        );
+    }
+    Ok(w.into_iter().map(|v| v as f32).collect())
+}
+
+fn pick(w: &[f32], idx: &[i64]) -> Vec<f32> {
+    idx.iter().map(|&i| w[i as usize]).collect()
+}
+
 pub fn run(req: Request) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let stop = crate::interrupt::stop_flag();
@@ -97,6 +115,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
                 val_fraction: d.val_fraction,
                 test: d.test.clone(),
                 labels_per_class: d.labels_per_class,
+                sample_weights: d.sample_weights.clone(),
                 image_size: d.image_size,
                 classes: Vec::new(),
                 train: req.opts.config(req.groups.clone(), input, small),
@@ -122,11 +141,18 @@ pub fn run(req: Request) -> anyhow::Result<()> {
             train.num_classes()
         );
     }
+    let mut weights = recipe
+        .sample_weights
+        .as_deref()
+        .map(|f| sample_weights_for(f, &train))
+        .transpose()?;
     if let Some(k) = recipe.labels_per_class {
         if k == 0 {
             bail!("--labels-per-class must be at least 1");
         }
-        train = train.select(&labels_per_class(&train.labels, k, seed))?;
+        let idx = labels_per_class(&train.labels, k, seed);
+        weights = weights.map(|w| pick(&w, &idx));
+        train = train.select(&idx)?;
     }
     let val = match (&recipe.val, recipe.val_fraction) {
         (Some(v), _) => {
@@ -137,6 +163,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         (None, Some(f)) if f > 0.0 => {
             let (tr, va) = stratified_split(&train.labels, f, seed ^ 0x5eed);
             let v = train.select(&va)?;
+            weights = weights.map(|w| pick(&w, &tr));
             train = train.select(&tr)?;
             Some(v)
         }
@@ -206,23 +233,30 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         );
     }
     let mut bars = crate::progress::EpochBars::new("", quiet);
-    let result = trainer.fit(&train, None, val.as_ref(), &files, stop, &mut |e| {
-        bars.observe(&e);
-        if let Event::EpochEnd(r) = e {
-            if !quiet {
-                let val = r.val.as_ref().map_or(String::new(), |m| {
-                    format!("  val {:.2}%", 100.0 * m.accuracy)
-                });
-                eprintln!(
-                    "epoch {:>3}  loss {:.4}  train {:.2}%{val}  ({:.1} s)",
-                    r.epoch,
-                    r.train_loss,
-                    100.0 * r.train_accuracy,
-                    r.seconds
-                );
+    let result = trainer.fit(
+        &train,
+        weights.as_deref(),
+        val.as_ref(),
+        &files,
+        stop,
+        &mut |e| {
+            bars.observe(&e);
+            if let Event::EpochEnd(r) = e {
+                if !quiet {
+                    let val = r.val.as_ref().map_or(String::new(), |m| {
+                        format!("  val {:.2}%", 100.0 * m.accuracy)
+                    });
+                    eprintln!(
+                        "epoch {:>3}  loss {:.4}  train {:.2}%{val}  ({:.1} s)",
+                        r.epoch,
+                        r.train_loss,
+                        100.0 * r.train_accuracy,
+                        r.seconds
+                    );
+                }
             }
-        }
-    });
+        },
+    );
     match result {
         Ok(()) => {}
         Err(NnError::Interrupted { epoch, step }) => {

@@ -1,0 +1,101 @@
+//! What the shallow transfer commands (`graft align`, `graft reweight`) share around their
+//! methods: the domain checks, the per-sample normalisation the benchmarks use, and writing
+//! mapped features back out for `graft probe`.
+
+use crate::feature_input::Labelled;
+use anyhow::bail;
+use graft_data::npy::{write_npz, NpyOut};
+use graft_linalg::{Matrix, StandardScaler};
+use std::path::Path;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalize {
+    None,
+    /// Every row scaled to unit Euclidean length
+    L2,
+    /// Every feature centred and scaled by the source's mean and standard deviation
+    Zscore,
+}
+
+/// Every domain must describe its samples with the same features as the source.
+pub fn same_width(what: &str, x: &Matrix, source: &str, source_x: &Matrix) -> anyhow::Result<()> {
+    if x.cols() != source_x.cols() {
+        bail!(
+            "{what} has {} features per sample but the source {source} has {}; every domain must come from the same feature extractor",
+            x.cols(),
+            source_x.cols()
+        );
+    }
+    Ok(())
+}
+
+fn l2_rows(x: &mut Matrix) {
+    *x = graft_linalg::align::l2_normalise_rows(x);
+}
+
+/// Applies `mode` to the source and every other set present (z-scores use the source's
+/// statistics, so that nothing about the target leaks into the scale).
+pub fn normalise<const N: usize>(
+    mode: Normalize,
+    source: &mut Matrix,
+    others: [Option<&mut Matrix>; N],
+) -> anyhow::Result<()> {
+    match mode {
+        Normalize::None => {}
+        Normalize::L2 => {
+            l2_rows(source);
+            others.into_iter().flatten().for_each(l2_rows);
+        }
+        Normalize::Zscore => {
+            let scaler = StandardScaler::fit(source, &vec![1.0; source.rows()]);
+            *source = scaler.transform(source);
+            for m in others.into_iter().flatten() {
+                *m = scaler.transform(m);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_set(path: &Path, x: &Matrix, y: Option<&[usize]>, names: &[String]) -> anyhow::Result<()> {
+    let xf: Vec<f32> = x.data().iter().map(|&v| v as f32).collect();
+    let yi: Vec<i64> = match y {
+        Some(y) => y.iter().map(|&c| c as i64).collect(),
+        None => vec![-1; x.rows()],
+    };
+    graft_data::atomic::write_atomic(path, |w| {
+        write_npz(
+            w,
+            &[
+                ("X", &[x.rows(), x.cols()], NpyOut::F32(&xf)),
+                ("y", &[x.rows()], NpyOut::I64(&yi)),
+                ("class_names", &[names.len()], NpyOut::Str(names)),
+            ],
+        )
+    })?;
+    Ok(())
+}
+
+/// Writes mapped features as `source.npz`, `target.npz` (and `test.npz`) in `dir`.
+pub fn write_aligned(
+    dir: &Path,
+    aligned: &graft_linalg::align::Aligned,
+    source: &Labelled,
+    target_y: Option<&[usize]>,
+    test_x: Option<&Matrix>,
+    test: Option<&Labelled>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    let names = &source.class_names;
+    write_set(
+        &dir.join("source.npz"),
+        &aligned.source,
+        Some(&source.y),
+        names,
+    )?;
+    write_set(&dir.join("target.npz"), &aligned.target, target_y, names)?;
+    if let (Some(x), Some(t)) = (test_x, test) {
+        write_set(&dir.join("test.npz"), x, Some(&t.y), names)?;
+    }
+    Ok(())
+}
