@@ -6,6 +6,7 @@ use crate::matrix::Matrix;
 use crate::validate;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Par};
+use rayon::prelude::*;
 
 /// A positive semi-definite kernel `k(a, b)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,8 +37,8 @@ impl Kernel {
                 validate::positive("gamma", gamma)?;
                 let mut d = sq_distances(a, b)?;
                 d.data_mut()
-                    .iter_mut()
-                    .for_each(|v| *v = (-gamma * *v).exp());
+                    .par_chunks_mut(4096)
+                    .for_each(|c| c.iter_mut().for_each(|v| *v = (-gamma * *v).exp()));
                 Ok(d)
             }
         }
@@ -77,10 +78,15 @@ pub fn sq_distances(a: &Matrix, b: &Matrix) -> Result<Matrix> {
     let na: Vec<f64> = (0..a.rows()).map(|i| sq_norm(a.row(i))).collect();
     let nb: Vec<f64> = (0..b.rows()).map(|j| sq_norm(b.row(j))).collect();
     let mut d = dot_products(a, b);
-    for (i, &ni) in na.iter().enumerate() {
-        for (v, &nj) in d.row_mut(i).iter_mut().zip(&nb) {
-            *v = (ni - 2.0 * *v + nj).max(0.0);
-        }
+    if b.rows() > 0 {
+        d.data_mut()
+            .par_chunks_mut(b.rows())
+            .zip(na.par_iter())
+            .for_each(|(row, &ni)| {
+                for (v, &nj) in row.iter_mut().zip(&nb) {
+                    *v = (ni - 2.0 * *v + nj).max(0.0);
+                }
+            });
     }
     Ok(d)
 }
