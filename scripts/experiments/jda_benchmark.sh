@@ -29,9 +29,9 @@ for t in "${tasks[@]}"; do
     for m in none pca tca jda; do
         out=$("$GRAFT_BIN" align --method "$m" --source "$src" --target "$tgt" --normalize l2 \
             --dim 100 --lambda 0.1 --classifier 1nn --json)
-        python3 - "$name" "$m" "${pub[$i]}" <<<"$out" <<'PY'
-import json, sys
-r = json.loads(sys.stdin.read())
+        RESULT=$out python3 - "$name" "$m" "${pub[$i]}" <<'PY'
+import json, os, sys
+r = json.loads(os.environ["RESULT"])
 print(f"{sys.argv[1]:<13} {sys.argv[2]:<6} {100 * r['accuracy']:9.2f} {sys.argv[3]:>9} {r['fit_seconds']:8.2f}")
 PY
         i=$((i + 1))
