@@ -165,7 +165,7 @@ fn method(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<AlignMethod> {
             }
             AlignMethod::Jda(m)
         }
-        Method::Fa => AlignMethod::Fa(FeatureAugmentation::default()),
+        Method::Fa => AlignMethod::Fa(FeatureAugmentation),
     })
 }
 
