@@ -55,7 +55,11 @@ impl Features {
     /// arrays `NAME_X`/`NAME_y` of a multi-domain archive.
     pub fn open(path: &Path) -> anyhow::Result<Features> {
         let spec = path.to_string_lossy();
-        Self::from_arrays(open_array_spec(&spec).with_context(|| format!("reading {spec}"))?)
+        let mut f =
+            Self::from_arrays(open_array_spec(&spec).with_context(|| format!("reading {spec}"))?)?;
+        // Name the set as given, so `FILE.npz:NAME` keeps its NAME in messages and summaries.
+        f.source = spec.into_owned();
+        Ok(f)
     }
 
     /// Every row labelled, or an error naming the first unlabelled one.

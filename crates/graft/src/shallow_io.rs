@@ -13,7 +13,8 @@ pub enum Normalize {
     None,
     /// Every row scaled to unit Euclidean length
     L2,
-    /// Every feature centred and scaled by the source's mean and standard deviation
+    /// Every feature centred and scaled by the mean and standard deviation of source and
+    /// target together (the source's alone blow up features that are near-constant there)
     Zscore,
 }
 
@@ -33,22 +34,32 @@ fn l2_rows(x: &mut Matrix) {
     *x = graft_linalg::align::l2_normalise_rows(x);
 }
 
-/// Applies `mode` to the source and every other set present (z-scores use the source's
-/// statistics, so that nothing about the target leaks into the scale).
+/// Applies `mode` to the source, the (unlabelled) target and every other set present. Z-scores
+/// use the statistics of source and target pooled: the target's unlabelled rows are the input
+/// of every adaptation method anyway, and a feature near-constant in the source alone would
+/// otherwise be scaled up without bound in the target.
 pub fn normalise<const N: usize>(
     mode: Normalize,
     source: &mut Matrix,
+    target: &mut Matrix,
     others: [Option<&mut Matrix>; N],
 ) -> anyhow::Result<()> {
     match mode {
         Normalize::None => {}
         Normalize::L2 => {
             l2_rows(source);
+            l2_rows(target);
             others.into_iter().flatten().for_each(l2_rows);
         }
         Normalize::Zscore => {
-            let scaler = StandardScaler::fit(source, &vec![1.0; source.rows()]);
+            let pooled = Matrix::new(
+                source.rows() + target.rows(),
+                source.cols(),
+                [source.data(), target.data()].concat(),
+            )?;
+            let scaler = StandardScaler::fit(&pooled, &vec![1.0; pooled.rows()]);
             *source = scaler.transform(source);
+            *target = scaler.transform(target);
             for m in others.into_iter().flatten() {
                 *m = scaler.transform(m);
             }

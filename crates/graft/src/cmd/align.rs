@@ -74,8 +74,8 @@ pub struct Args {
     #[arg(long)]
     pub iterations: Option<usize>,
     /// Per-sample normalisation applied to every set first (l2: unit-length rows, as the
-    /// JDA/TCA benchmarks, whose embedded rows are then normalised again; zscore: source mean
-    /// and standard deviation)
+    /// JDA/TCA benchmarks, whose embedded rows are then normalised again; zscore: mean and
+    /// standard deviation of source and target together)
     #[arg(long, value_enum, default_value_t = Normalize::None)]
     pub normalize: Normalize,
     /// Classifier trained on the aligned source
@@ -225,8 +225,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     normalise(
         a.normalize,
         &mut source.x,
+        &mut target.x,
         [
-            Some(&mut target.x),
             target_labelled.as_mut().map(|l| &mut l.x),
             test.as_mut().map(|l| &mut l.x),
         ],

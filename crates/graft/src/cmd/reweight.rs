@@ -301,8 +301,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     normalise(
         a.normalize,
         &mut source.x,
+        &mut target.x,
         [
-            Some(&mut target.x),
             tl.as_mut().map(|l| &mut l.x),
             check.as_mut().map(|l| &mut l.x),
             source_l.as_mut().map(|l| &mut l.x),
