@@ -4,10 +4,9 @@
 
 use crate::error::{LinalgError, Result};
 use crate::matrix::Matrix;
+use crate::ridge::weighted_ridge;
 use crate::validate;
-use faer::linalg::matmul::matmul;
-use faer::linalg::solvers::Solve;
-use faer::{Accum, Mat, Par, Side};
+use faer::Mat;
 
 /// A regressor's hyper-parameters.
 pub trait Regressor {
@@ -83,83 +82,20 @@ impl RidgeRegression {
         validate::matrix("x", x)?;
         check_targets("y", y, "x", x.rows())?;
         let w = validate::weights(sample_weight, x.rows())?;
-        let (n, d) = (x.rows(), x.cols());
-        let mut x_mean = vec![0.0; d];
-        let mut y_mean = 0.0;
-        if self.fit_intercept {
-            let sw: f64 = w.iter().sum();
-            for (i, &wi) in w.iter().enumerate() {
-                x_mean
-                    .iter_mut()
-                    .zip(x.row(i))
-                    .for_each(|(m, v)| *m += wi * v / sw);
-                y_mean += wi * y[i] / sw;
-            }
-        }
-        let xc = Mat::from_fn(n, d, |i, j| w[i].sqrt() * (x.get(i, j) - x_mean[j]));
-        let yc = Mat::from_fn(n, 1, |i, _| w[i].sqrt() * (y[i] - y_mean));
-        // Primal normal equations when d <= n, else the n x n kernel form (scikit-learn's choice).
-        let coef = if d <= n {
-            let mut a = Mat::<f64>::zeros(d, d);
-            matmul(
-                a.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                xc.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            for j in 0..d {
-                a[(j, j)] += self.alpha;
-            }
-            let mut b = Mat::<f64>::zeros(d, 1);
-            matmul(
-                b.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                yc.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            cholesky_solve(a, b)?
-        } else {
-            let mut k = Mat::<f64>::zeros(n, n);
-            matmul(
-                k.as_mut(),
-                Accum::Replace,
-                xc.as_ref(),
-                xc.transpose(),
-                1.0,
-                Par::rayon(0),
-            );
-            for i in 0..n {
-                k[(i, i)] += self.alpha;
-            }
-            let dual = cholesky_solve(k, yc)?;
-            let mut c = Mat::<f64>::zeros(d, 1);
-            matmul(
-                c.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                dual.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            c
-        };
+        let t = Mat::from_fn(x.rows(), 1, |i, _| y[i]);
+        let (coef, x_mean, t_mean) = weighted_ridge(
+            x,
+            &t,
+            &w,
+            self.alpha,
+            self.fit_intercept,
+            "ridge regression",
+        )?;
+        let (d, y_mean) = (x.cols(), t_mean[0]);
         let coef: Vec<f64> = (0..d).map(|j| coef[(j, 0)]).collect();
         let intercept = y_mean - x_mean.iter().zip(&coef).map(|(m, c)| m * c).sum::<f64>();
         Ok(RidgeRegressionModel { coef, intercept })
     }
-}
-
-fn cholesky_solve(a: Mat<f64>, mut b: Mat<f64>) -> Result<Mat<f64>> {
-    let llt = a.llt(Side::Lower).map_err(|e| LinalgError::Numerical {
-        method: "ridge regression",
-        reason: format!("Cholesky factorisation failed ({e:?}); use alpha > 0"),
-    })?;
-    llt.solve_in_place(b.as_mut());
-    Ok(b)
 }
 
 impl RidgeRegressionModel {

@@ -61,71 +61,9 @@ impl RidgeClassifier {
                 -1.0
             }
         };
-        let sw: f64 = w.iter().sum();
-        let mut x_mean = vec![0.0; d];
-        let mut y_mean = vec![0.0; n_out];
-        if self.fit_intercept {
-            for (i, &wi) in w.iter().enumerate() {
-                x_mean
-                    .iter_mut()
-                    .zip(x.row(i))
-                    .for_each(|(m, v)| *m += wi * v / sw);
-                for (j, m) in y_mean.iter_mut().enumerate() {
-                    *m += wi * target(i, j) / sw;
-                }
-            }
-        }
-        // Centred, then scaled by sqrt(s_i): weighted least squares as ordinary least squares.
-        let xc = Mat::from_fn(n, d, |i, j| w[i].sqrt() * (x.get(i, j) - x_mean[j]));
-        let yc = Mat::from_fn(n, n_out, |i, j| w[i].sqrt() * (target(i, j) - y_mean[j]));
-        let coef_t = if d <= n {
-            let mut a = Mat::<f64>::zeros(d, d);
-            matmul(
-                a.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                xc.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            for j in 0..d {
-                a[(j, j)] += self.alpha;
-            }
-            let mut b = Mat::<f64>::zeros(d, n_out);
-            matmul(
-                b.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                yc.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            cholesky_solve(a, b)?
-        } else {
-            let mut kmat = Mat::<f64>::zeros(n, n);
-            matmul(
-                kmat.as_mut(),
-                Accum::Replace,
-                xc.as_ref(),
-                xc.transpose(),
-                1.0,
-                Par::rayon(0),
-            );
-            for i in 0..n {
-                kmat[(i, i)] += self.alpha;
-            }
-            let dual = cholesky_solve(kmat, yc)?;
-            let mut c = Mat::<f64>::zeros(d, n_out);
-            matmul(
-                c.as_mut(),
-                Accum::Replace,
-                xc.transpose(),
-                dual.as_ref(),
-                1.0,
-                Par::rayon(0),
-            );
-            c
-        };
+        let t = Mat::from_fn(n, n_out, target);
+        let (coef_t, x_mean, y_mean) =
+            weighted_ridge(x, &t, &w, self.alpha, self.fit_intercept, "ridge")?;
         let coef = Matrix::from_faer(coef_t.transpose());
         let intercept = (0..n_out)
             .map(|j| y_mean[j] - (0..d).map(|f| x_mean[f] * coef_t[(f, j)]).sum::<f64>())
@@ -141,9 +79,92 @@ impl RidgeClassifier {
     }
 }
 
-fn cholesky_solve(a: Mat<f64>, mut b: Mat<f64>) -> Result<Mat<f64>> {
+/// Weighted ridge least squares, scikit-learn's `Ridge` (cholesky solver): minimises
+/// sum_i s_i ||t_i - W x_i - b||^2 + alpha ||W||^2 for the `n x m` targets `t`. The intercept
+/// comes from centring on the weighted means and the weights enter as sqrt(s_i) row scalings;
+/// the normal equations are solved in primal form when d <= n, else in the n x n kernel form.
+/// Returns the `d x m` coefficients and the weighted means of `x` and of `t` (zero without
+/// intercept). `method` names the caller in a failed factorisation.
+pub(crate) fn weighted_ridge(
+    x: &Matrix,
+    t: &Mat<f64>,
+    w: &[f64],
+    alpha: f64,
+    fit_intercept: bool,
+    method: &'static str,
+) -> Result<(Mat<f64>, Vec<f64>, Vec<f64>)> {
+    let (n, d, m) = (x.rows(), x.cols(), t.ncols());
+    let sw: f64 = w.iter().sum();
+    let mut x_mean = vec![0.0; d];
+    let mut t_mean = vec![0.0; m];
+    if fit_intercept {
+        for (i, &wi) in w.iter().enumerate() {
+            x_mean
+                .iter_mut()
+                .zip(x.row(i))
+                .for_each(|(mu, v)| *mu += wi * v / sw);
+            for (j, mu) in t_mean.iter_mut().enumerate() {
+                *mu += wi * t[(i, j)] / sw;
+            }
+        }
+    }
+    // Centred, then scaled by sqrt(s_i): weighted least squares as ordinary least squares.
+    let xc = Mat::from_fn(n, d, |i, j| w[i].sqrt() * (x.get(i, j) - x_mean[j]));
+    let tc = Mat::from_fn(n, m, |i, j| w[i].sqrt() * (t[(i, j)] - t_mean[j]));
+    let coef = if d <= n {
+        let mut a = Mat::<f64>::zeros(d, d);
+        matmul(
+            a.as_mut(),
+            Accum::Replace,
+            xc.transpose(),
+            xc.as_ref(),
+            1.0,
+            Par::rayon(0),
+        );
+        for j in 0..d {
+            a[(j, j)] += alpha;
+        }
+        let mut b = Mat::<f64>::zeros(d, m);
+        matmul(
+            b.as_mut(),
+            Accum::Replace,
+            xc.transpose(),
+            tc.as_ref(),
+            1.0,
+            Par::rayon(0),
+        );
+        cholesky_solve(a, b, method)?
+    } else {
+        let mut kmat = Mat::<f64>::zeros(n, n);
+        matmul(
+            kmat.as_mut(),
+            Accum::Replace,
+            xc.as_ref(),
+            xc.transpose(),
+            1.0,
+            Par::rayon(0),
+        );
+        for i in 0..n {
+            kmat[(i, i)] += alpha;
+        }
+        let dual = cholesky_solve(kmat, tc, method)?;
+        let mut c = Mat::<f64>::zeros(d, m);
+        matmul(
+            c.as_mut(),
+            Accum::Replace,
+            xc.transpose(),
+            dual.as_ref(),
+            1.0,
+            Par::rayon(0),
+        );
+        c
+    };
+    Ok((coef, x_mean, t_mean))
+}
+
+fn cholesky_solve(a: Mat<f64>, mut b: Mat<f64>, method: &'static str) -> Result<Mat<f64>> {
     let llt = a.llt(Side::Lower).map_err(|e| LinalgError::Numerical {
-        method: "ridge",
+        method,
         reason: format!("Cholesky factorisation failed ({e:?}); use alpha > 0"),
     })?;
     llt.solve_in_place(b.as_mut());
