@@ -9,6 +9,7 @@ use graft_linalg::Matrix;
 use std::path::Path;
 
 /// A feature matrix whose labels may be absent (an unlabelled target domain).
+#[derive(Clone)]
 pub struct Features {
     pub x: Matrix,
     /// Class index per row; `None` when the file has no labels at all.

@@ -68,6 +68,26 @@ pub fn normalise<const N: usize>(
     Ok(())
 }
 
+/// Source rows and labels, with the labelled target rows (when given) stacked below them:
+/// one training set.
+pub fn training_set(
+    source: &Matrix,
+    ys: &[usize],
+    extra: Option<(&Matrix, &[usize])>,
+) -> anyhow::Result<(Matrix, Vec<usize>)> {
+    let Some((xt, yt)) = extra else {
+        return Ok((source.clone(), ys.to_vec()));
+    };
+    let mut data = source.data().to_vec();
+    data.extend_from_slice(xt.data());
+    let mut y = ys.to_vec();
+    y.extend_from_slice(yt);
+    Ok((
+        Matrix::new(source.rows() + xt.rows(), source.cols(), data)?,
+        y,
+    ))
+}
+
 fn write_set(path: &Path, x: &Matrix, y: Option<&[usize]>, names: &[String]) -> anyhow::Result<()> {
     let xf: Vec<f32> = x.data().iter().map(|&v| v as f32).collect();
     let yi: Vec<i64> = match y {

@@ -6,7 +6,7 @@
 
 use crate::feature_input::{Features, Labelled};
 use crate::shallow_head::{Head, HeadName};
-use crate::shallow_io::{normalise, same_width, write_aligned, Normalize};
+use crate::shallow_io::{normalise, same_width, training_set, write_aligned, Normalize};
 use anyhow::Context;
 use graft_linalg::align::{
     AlignMethod, Coral, Domains, FeatureAugmentation, Jda, Pca, SubspaceAlignment, Tca,
@@ -169,25 +169,6 @@ fn method(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<AlignMethod> {
     })
 }
 
-/// Stacks the aligned source and aligned labelled target rows into one training set.
-fn training_set(
-    source: &Matrix,
-    ys: &[usize],
-    extra: Option<(&Matrix, &[usize])>,
-) -> anyhow::Result<(Matrix, Vec<usize>)> {
-    let Some((xt, yt)) = extra else {
-        return Ok((source.clone(), ys.to_vec()));
-    };
-    let mut data = source.data().to_vec();
-    data.extend_from_slice(xt.data());
-    let mut y = ys.to_vec();
-    y.extend_from_slice(yt);
-    Ok((
-        Matrix::new(source.rows() + xt.rows(), source.cols(), data)?,
-        y,
-    ))
-}
-
 pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut source = Features::open(&a.source)?.labelled("the source domain must be labelled")?;
@@ -212,13 +193,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let target_eval = match &test {
         Some(_) => None,
         None => {
-            let t = Features {
-                x: target.x.clone(),
-                y: target.y.clone(),
-                class_names: target.class_names.clone(),
-                source: target.source.clone(),
-            }
-            .labelled("give --test, or a target file with labels, to measure accuracy")?;
+            let t = target
+                .clone()
+                .labelled("give --test, or a target file with labels, to measure accuracy")?;
             Some(source.align_test(t)?.y)
         }
     };

@@ -6,7 +6,7 @@
 
 use crate::feature_input::{Features, Labelled};
 use crate::shallow_head::{Head, HeadName};
-use crate::shallow_io::{normalise, same_width, Normalize};
+use crate::shallow_io::{normalise, same_width, training_set, Normalize};
 use anyhow::{bail, Context};
 use graft_linalg::boost::TrAdaBoost;
 use graft_linalg::instance::{
@@ -243,27 +243,15 @@ fn source_paths(path: &std::path::Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn stack(a: &Labelled, b: &Labelled) -> anyhow::Result<(Matrix, Vec<usize>)> {
-    let mut x = a.x.data().to_vec();
-    x.extend_from_slice(b.x.data());
-    let mut y = a.y.clone();
-    y.extend_from_slice(&b.y);
-    Ok((Matrix::new(a.x.rows() + b.x.rows(), a.x.cols(), x)?, y))
-}
-
 pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut source = Features::open(&a.source)?;
     let mut target = Features::open(&a.target)?;
     same_width(&target.source, &target.x, &source.source, &source.x)?;
-    let source_labelled = Features {
-        x: source.x.clone(),
-        y: source.y.clone(),
-        class_names: source.class_names.clone(),
-        source: source.source.clone(),
-    }
-    .labelled("the accuracy check and TrAdaBoost need source labels")
-    .ok();
+    let source_labelled = source
+        .clone()
+        .labelled("the accuracy check and TrAdaBoost need source labels")
+        .ok();
     let mut tl = match (&a.target_labelled, &source_labelled) {
         (Some(p), Some(s)) => {
             Some(s.align_test(Features::open(p)?.labelled("--target-labelled must be labelled")?)?)
@@ -279,16 +267,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (Some(p), Some(s)) => {
             Some(s.align_test(Features::open(p)?.labelled("the test set must be labelled")?)?)
         }
-        (None, Some(s)) => Features {
-            x: target.x.clone(),
-            y: target.y.clone(),
-            class_names: target.class_names.clone(),
-            source: target.source.clone(),
-        }
-        .labelled("")
-        .ok()
-        .map(|t| s.align_test(t))
-        .transpose()?,
+        (None, Some(s)) => target
+            .clone()
+            .labelled("")
+            .ok()
+            .map(|t| s.align_test(t))
+            .transpose()?,
         _ => None,
     };
     if let Some(t) = &check {
@@ -347,7 +331,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (Some(s), Some(t)) => {
             let (train_x, train_y, w_plain, w_new) = match &tl {
                 Some(l) => {
-                    let (x, y) = stack(s, l)?;
+                    let (x, y) = training_set(&s.x, &s.y, Some((&l.x, &l.y)))?;
                     let mut wn = weights.weights.clone();
                     wn.extend(std::iter::repeat_n(1.0, l.x.rows()));
                     (x, y, vec![1.0; s.x.rows() + l.x.rows()], wn)
