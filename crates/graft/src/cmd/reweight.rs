@@ -93,12 +93,9 @@ pub struct Args {
     pub json: bool,
 }
 
-fn or_default<T: Clone>(given: &[T], default: Option<Vec<T>>) -> Option<Vec<T>> {
-    if given.is_empty() {
-        default
-    } else {
-        Some(given.to_vec())
-    }
+/// A list flag as given, `None` when it was not given (the method's default applies).
+fn given<T: Clone>(list: &[T]) -> Option<Vec<T>> {
+    (!list.is_empty()).then(|| list.to_vec())
 }
 
 fn density_weights(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<InstanceWeights> {
@@ -121,7 +118,7 @@ fn density_weights(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<Instanc
         }
         Method::Kliep => {
             let m = Kliep {
-                gammas: or_default(&a.gamma, Kliep::default().gammas),
+                gammas: given(&a.gamma).or(Kliep::default().gammas),
                 seed: a.seed,
                 ..Default::default()
             };
@@ -130,8 +127,8 @@ fn density_weights(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<Instanc
         Method::Ulsif => {
             let d = Ulsif::default();
             let m = Ulsif {
-                gammas: or_default(&a.gamma, d.gammas.clone()),
-                lambdas: or_default(&a.lambda, Some(d.lambdas.clone())).unwrap_or(d.lambdas),
+                gammas: given(&a.gamma).or(d.gammas.clone()),
+                lambdas: given(&a.lambda).unwrap_or(d.lambdas),
                 seed: a.seed,
                 ..d
             };
@@ -141,8 +138,8 @@ fn density_weights(a: &Args, xs: &Matrix, xt: &Matrix) -> anyhow::Result<Instanc
             let d = Rulsif::default();
             let m = Rulsif {
                 alpha: a.alpha.unwrap_or(d.alpha),
-                gammas: or_default(&a.gamma, d.gammas.clone()),
-                lambdas: or_default(&a.lambda, Some(d.lambdas.clone())).unwrap_or(d.lambdas),
+                gammas: given(&a.gamma).or(d.gammas.clone()),
+                lambdas: given(&a.lambda).unwrap_or(d.lambdas),
                 seed: a.seed,
                 ..d
             };
