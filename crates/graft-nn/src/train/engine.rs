@@ -133,6 +133,14 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Batch size and steps per epoch over `n` samples. A last batch of one is dropped:
+/// BatchNorm cannot train on a single sample.
+pub fn batching(n: usize, batch_size: usize) -> (usize, usize) {
+    let bs = batch_size.min(n).max(1);
+    let steps = if n % bs == 1 { n / bs } else { n.div_ceil(bs) }.max(1);
+    (bs, steps)
+}
+
 impl<'a> Trainer<'a> {
     pub fn new(model: &'a dyn Backbone, vs: &'a mut VarStore, cfg: TrainConfig) -> Result<Self> {
         if cfg.epochs == 0 || cfg.batch_size == 0 {
@@ -153,6 +161,16 @@ impl<'a> Trainer<'a> {
             progress: Progress::default(),
             device,
         })
+    }
+
+    /// The learning-rate schedule of a run of `steps` steps per epoch.
+    pub fn lr_schedule(&self, steps: usize) -> LrSchedule {
+        LrSchedule {
+            schedule: self.cfg.schedule.clone(),
+            warmup_steps: (self.cfg.warmup_epochs * steps as f64).round() as usize,
+            total_steps: steps * self.cfg.epochs,
+            steps_per_epoch: steps,
+        }
     }
 
     /// Restores a checkpoint written by [`Trainer::fit`].
@@ -186,20 +204,55 @@ impl<'a> Trainer<'a> {
     /// Logits of the whole model on a batch already in the network's input form. The frozen
     /// prefix runs without autograd and in inference mode.
     pub fn forward_train(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_train_parts(x)?.1)
+    }
+
+    /// Features (the last stage, pooled) and logits of a training forward pass, for the
+    /// domain losses that compare source and target features ([`crate::train::adapt`]).
+    pub fn forward_train_parts(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (f, logits, _) = self.forward_train_taps(x, &[])?;
+        Ok((f, logits))
+    }
+
+    /// [`Trainer::forward_train_parts`] that also returns the raw outputs of the stages `taps`
+    /// (indices, any order), in increasing stage order, from the same single pass: a stage
+    /// regulariser (DELTA) sees the very maps the loss is computed from, and BatchNorm counts
+    /// each batch once.
+    pub fn forward_train_taps(
+        &self,
+        x: &Tensor,
+        taps: &[usize],
+    ) -> Result<(Tensor, Tensor, Vec<Tensor>)> {
         let model = self.model;
-        let n_stages = model.stages().len();
+        let last = model.stages().len() - 1;
         let frozen = self.groups.frozen_stages;
-        let last = n_stages - 1;
-        let mut h = x.shallow_clone();
+        let bn_train = self.cfg.bn == BnMode::Train;
+        // Segment ends: every tap, the end of the frozen prefix, the last stage. Each segment is
+        // wholly frozen (no autograd) or wholly trained.
+        let mut ends: Vec<usize> = taps.iter().copied().filter(|&t| t <= last).collect();
         if frozen > 0 {
-            h = tch::no_grad(|| model.forward_stages(&h, 0, frozen - 1, false))?;
+            ends.push(frozen - 1);
         }
-        if frozen <= last {
-            let bn_train = self.cfg.bn == BnMode::Train;
-            h = model.forward_stages(&h, frozen, last, bn_train)?;
+        ends.push(last);
+        ends.sort_unstable();
+        ends.dedup();
+        let mut h = x.shallow_clone();
+        let mut maps = Vec::new();
+        let mut next = 0;
+        for e in ends {
+            h = if e < frozen {
+                tch::no_grad(|| model.forward_stages(&h, next, e, false))?
+            } else {
+                model.forward_stages(&h, next, e, bn_train)?
+            };
+            if taps.contains(&e) {
+                maps.push(h.shallow_clone());
+            }
+            next = e + 1;
         }
         let f = model.pool_stage(&h, last)?;
-        model.forward_head(&f, true)
+        let logits = model.forward_head(&f, true)?;
+        Ok((f, logits, maps))
     }
 
     /// Trains to the configured number of epochs (or early stop), from the current progress.
@@ -229,15 +282,8 @@ impl<'a> Trainer<'a> {
                 )));
             }
         }
-        let bs = self.cfg.batch_size.min(n);
-        // Drop a last batch of one: BatchNorm cannot train on a single sample.
-        let steps = if n % bs == 1 { n / bs } else { n.div_ceil(bs) }.max(1);
-        let sched = LrSchedule {
-            schedule: self.cfg.schedule.clone(),
-            warmup_steps: (self.cfg.warmup_epochs * steps as f64).round() as usize,
-            total_steps: steps * self.cfg.epochs,
-            steps_per_epoch: steps,
-        };
+        let (bs, steps) = batching(n, self.cfg.batch_size);
+        let sched = self.lr_schedule(steps);
         let labels = Tensor::from_slice(&train.labels);
         let weights_t = weights.map(Tensor::from_slice);
         while self.progress.epoch < self.cfg.epochs && !self.progress.stopped_early {

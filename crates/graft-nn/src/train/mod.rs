@@ -1,6 +1,7 @@
 //! The training engine: data held as tensors, augmentation, parameter groups, optimisers,
 //! schedules, the loss, the loop with its checkpoints, and evaluation.
 
+pub mod adapt;
 pub mod checkpoint;
 pub mod data;
 pub mod engine;

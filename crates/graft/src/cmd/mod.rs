@@ -1,5 +1,6 @@
 //! The subcommands. Each module has an `Args` struct (clap derive) and a `run`.
 
+mod adapt;
 mod align;
 mod demo;
 mod eval;
@@ -44,6 +45,9 @@ enum Command {
     Probe(probe::Args),
     /// Rank candidate backbones (or stages) by transferability scores before any training
     Rank(rank::Args),
+    /// Adapt a model to a new domain with unlabelled target data (DANN, CDAN, MDD, Deep CORAL,
+    /// MMD, self-training), regularised towards its pre-trained weights (L2-SP, DELTA, BSS)
+    Adapt(Box<adapt::Args>),
     /// Weight source samples by how target-like they are (KMM, KLIEP, uLSIF, RuLSIF, NNW, a
     /// domain classifier, TrAdaBoost) and write the weights for fine-tuning
     Reweight(reweight::Args),
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Rank(a) => rank::run(a),
+        Command::Adapt(a) => adapt::run(*a),
         Command::Reweight(a) => reweight::run(a),
         Command::Align(a) => align::run(a),
     }
