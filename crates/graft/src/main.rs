@@ -20,6 +20,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     allocator::bound_heap_growth();
+    // `graft ... --json | head` closes the pipe early: end quietly as other command-line tools
+    // do (the default SIGPIPE action) instead of panicking in `println!`.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cmd::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -2,49 +2,14 @@
 //! binary, on digits the tests render themselves: the run directory, exact resume after
 //! SIGKILL and after Ctrl-C, and clear errors.
 
-use graft_data::npy::{write_npz, NpyOut};
+mod common;
+
+use common::{digits_npz, graft, s, stderr, summary};
 use graft_data::synth_digits::{render, DigitDomain};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn graft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graft"))
-        .args(args)
-        .output()
-        .expect("the graft binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn summary(o: &Output) -> Value {
-    assert!(o.status.success(), "graft failed: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("--json prints one JSON object")
-}
-
-/// `n` rendered digits of `domain` as an .npz (X: n x 28 x 28 x 3 bytes as float, y).
-fn digits_npz(dir: &Path, name: &str, domain: DigitDomain, n: usize, seed: u64) -> PathBuf {
-    let d = render(domain, n, seed);
-    let x: Vec<f32> = d.pixels.iter().map(|&p| p as f32).collect();
-    let p = dir.join(name);
-    let f = std::fs::File::create(&p).unwrap();
-    write_npz(
-        f,
-        &[
-            ("X", &[n, 28, 28, 3], NpyOut::F32(&x)),
-            ("y", &[n], NpyOut::I64(&d.labels)),
-        ],
-    )
-    .unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The flags of one small pre-training run.
 fn pretrain_args<'a>(data: &'a str, test: &'a str, out: &'a str) -> Vec<&'a str> {
@@ -247,14 +212,7 @@ fn sigkill_during_epoch_two_then_resume_gives_the_same_final_metrics() {
         "{leftovers:?}"
     );
 
-    let resumed = summary(&graft(&[
-        "pretrain",
-        "--resume",
-        s(&run),
-        "--threads",
-        "1",
-        "--json",
-    ]));
+    let resumed = common::resume("pretrain", &run);
     assert_eq!(finals(&resumed), finals(&reference));
     assert_eq!(lines_of(&run.join("metrics.jsonl")), 3);
 }
@@ -294,14 +252,7 @@ fn ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same() {
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("--resume"), "{err}");
     assert!(run.join("checkpoint.safetensors").exists());
-    let resumed = summary(&graft(&[
-        "pretrain",
-        "--resume",
-        s(&run),
-        "--threads",
-        "1",
-        "--json",
-    ]));
+    let resumed = common::resume("pretrain", &run);
     assert_eq!(finals(&resumed), finals(&reference));
 }
 

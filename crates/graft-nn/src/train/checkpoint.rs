@@ -28,7 +28,21 @@ pub fn save(
         .collect();
     named.extend(opt.state_tensors(params));
     let meta = BTreeMap::from([(PROGRESS_KEY.to_string(), progress_json.to_string())]);
-    save_tensors(&named, path, &meta)
+    // A full disk must not read as a damaged run: say which write failed and that the atomic
+    // write kept the previous checkpoint, so `--resume` is safe once there is room again.
+    save_tensors(&named, path, &meta).map_err(|e| match e {
+        NnError::Io { path, source } => NnError::Io {
+            source: std::io::Error::new(
+                source.kind(),
+                format!(
+                    "cannot write the training checkpoint ({source}); the previous checkpoint, \
+                     if any, is unchanged"
+                ),
+            ),
+            path,
+        },
+        other => other,
+    })
 }
 
 /// Restores model variables and optimiser state; returns the saved progress JSON.

@@ -401,7 +401,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let reference = load(false).or_else(|_| load(true))?;
         adapter = adapter.with_reference(reference.model, reference.vs);
     }
-    if resuming {
+    // Killed inside the first epoch: no checkpoint yet, so the run starts over (same recipe,
+    // same seed, same result).
+    if resuming && files.checkpoint().exists() {
         adapter
             .resume_from(&files)
             .with_context(|| format!("resuming {}", dir.display()))?;
