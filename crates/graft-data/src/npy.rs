@@ -89,7 +89,8 @@ fn parse_descr(descr: &str) -> std::result::Result<Dtype, String> {
         _ => ('=', descr),
     };
     let big_endian = order == '>' || (order == '=' && cfg!(target_endian = "big"));
-    let (code, n) = rest.split_at(rest.len().min(1));
+    // The type code is one character, which in a corrupt header need not be one byte.
+    let (code, n) = rest.split_at(rest.chars().next().map_or(0, char::len_utf8));
     let n: usize = if n.is_empty() {
         1
     } else {
@@ -660,6 +661,24 @@ mod tests {
             None,
             Some(bytes.len() as u64),
         )
+    }
+
+    #[test]
+    fn non_ascii_type_code_is_an_error() {
+        // Found by the npy fuzz target: slicing the type code at byte 1 split a character.
+        let mut b = npy_bytes("<\u{fffd}i8", false, "(1,)", &[0; 8]);
+        let e = parse(&b).unwrap_err().to_string();
+        assert!(e.contains("unsupported dtype"), "{e}");
+        let at = b
+            .windows(3)
+            .position(|w| w == "\u{fffd}".as_bytes())
+            .unwrap();
+        b[at..at + 3].copy_from_slice(&[0xff; 3]);
+        let e = parse(&b).unwrap_err().to_string();
+        assert!(
+            e.contains("unsupported dtype") || e.contains("header"),
+            "{e}"
+        );
     }
 
     #[test]
