@@ -437,7 +437,12 @@ pub fn read_npy_array(
             )));
         }
     }
-    let mut raw = Vec::with_capacity(want);
+    // From a stream of unknown size, a corrupt shape must not reserve more than arrives.
+    let mut raw = Vec::with_capacity(if available.is_some() {
+        want
+    } else {
+        want.min(1 << 26)
+    });
     r.take(want as u64)
         .read_to_end(&mut raw)
         .map_err(|e| ctx(format!("cannot read the data: {e}")))?;
@@ -679,6 +684,16 @@ mod tests {
             e.contains("unsupported dtype") || e.contains("header"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn huge_shape_from_a_stream_is_truncated_not_allocated() {
+        // Found by the npy fuzz target: with no size known, the shape alone sized the buffer.
+        let b = npy_bytes("|S2", false, "(2450533354792725162,)", &[0; 4]);
+        let e = read_npy_array(&mut &b[..], Path::new("t.npy"), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,58 @@
+//! Image decoding as graft's loader does it (`decode_rgb_bytes`, JPEG/PNG/WebP/BMP by content),
+//! then the torchvision-style preprocessing of a typical backbone recipe on the decoded image.
+#![no_main]
+
+use graft_data::image_io::{decode_rgb_bytes, Preprocessor};
+use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Decoded images larger than this are not preprocessed: resizing them is slow but not
+/// interesting, and the fuzzer would spend its time there.
+const MAX_PIXELS: u64 = 1 << 20;
+
+fn recipes() -> &'static [Preprocessor; 2] {
+    static R: OnceLock<[Preprocessor; 2]> = OnceLock::new();
+    R.get_or_init(|| {
+        let bicubic = Preprocess {
+            resize_shorter: Some(36),
+            crop: Some((32, 32)),
+            interpolation: Interpolation::Bicubic,
+            color: ColorMode::Rgb,
+            normalization: Normalization::imagenet(),
+        };
+        let gray = Preprocess {
+            resize_shorter: Some(7),
+            crop: None,
+            interpolation: Interpolation::Bilinear,
+            color: ColorMode::Gray,
+            normalization: Normalization::UnitRange,
+        };
+        [
+            Preprocessor::new(&bicubic).expect("valid recipe"),
+            Preprocessor::new(&gray).expect("valid recipe"),
+        ]
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(img) = decode_rgb_bytes(data, Path::new("fuzz.img")) else {
+        return;
+    };
+    assert_eq!(
+        img.as_raw().len(),
+        img.width() as usize * img.height() as usize * 3
+    );
+    if img.width() as u64 * img.height() as u64 > MAX_PIXELS {
+        return;
+    }
+    for p in recipes() {
+        let (c, h, w) = p.output_shape(img.width(), img.height());
+        if (c * h * w) as u64 > 4 * MAX_PIXELS {
+            continue;
+        }
+        let out = p.run(&img).expect("preprocessing a decoded image");
+        assert_eq!(out.len(), c * h * w);
+    }
+});
