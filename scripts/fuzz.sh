@@ -55,6 +55,8 @@ else
     TARGETS=("${DATA_TARGETS[@]}")
     if [[ $use_nn == 1 ]]; then
         TARGETS+=("${NN_TARGETS[@]}")
+    elif [[ ${FUZZ_NN:-auto} == 0 ]]; then
+        echo "== FUZZ_NN=0: skipping ${NN_TARGETS[*]}"
     else
         echo "== libtorch not found at $LIBTORCH: skipping ${NN_TARGETS[*]}"
     fi
