@@ -71,7 +71,7 @@ pub(crate) fn save(
     named.extend(opt.state_tensors(params));
     let json = serde_json::to_string(progress).expect("progress serialises");
     let meta = BTreeMap::from([("graft.progress".to_string(), json)]);
-    save_tensors(&named, path, &meta)
+    save_tensors(&named, path, &meta).map_err(checkpoint::failed_checkpoint_write)
 }
 
 /// Restores what [`save`] wrote; returns the progress.

@@ -28,9 +28,13 @@ pub fn save(
         .collect();
     named.extend(opt.state_tensors(params));
     let meta = BTreeMap::from([(PROGRESS_KEY.to_string(), progress_json.to_string())]);
-    // A full disk must not read as a damaged run: say which write failed and that the atomic
-    // write kept the previous checkpoint, so `--resume` is safe once there is room again.
-    save_tensors(&named, path, &meta).map_err(|e| match e {
+    save_tensors(&named, path, &meta).map_err(failed_checkpoint_write)
+}
+
+/// A full disk must not read as a damaged run: the error says which write failed and that the
+/// atomic write kept the previous checkpoint, so `--resume` is safe once there is room again.
+pub(crate) fn failed_checkpoint_write(e: NnError) -> NnError {
+    match e {
         NnError::Io { path, source } => NnError::Io {
             source: std::io::Error::new(
                 source.kind(),
@@ -42,7 +46,7 @@ pub fn save(
             path,
         },
         other => other,
-    })
+    }
 }
 
 /// Restores model variables and optimiser state; returns the saved progress JSON.
