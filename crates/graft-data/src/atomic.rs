@@ -63,6 +63,28 @@ pub fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| w.write_all(bytes))
 }
 
+/// Removes the temporaries a killed writer left in `dir` (`.NAME.tmp-PID-N` of another process)
+/// and returns how many. For a run directory on `--resume`: it has one writer at a time, so a
+/// temporary of another process is dead weight (a checkpoint's can be hundreds of MB).
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let own = format!("-{}-", std::process::id());
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, "list", e))?;
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = name.starts_with('.')
+            && name
+                .rsplit_once(".tmp-")
+                .is_some_and(|(_, tail)| !format!("-{tail}").starts_with(&own));
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let p = entry.path();
+            std::fs::remove_file(&p).map_err(|e| DataError::io(&p, "remove", e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +105,21 @@ mod tests {
         write_atomic_bytes(&p, b"new contents").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new contents");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn stale_temporaries_of_other_processes_are_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let stale = t.path().join(".checkpoint.safetensors.tmp-999999999-0");
+        let own = t
+            .path()
+            .join(format!(".m.safetensors.tmp-{}-3", std::process::id()));
+        let keep = t.path().join("checkpoint.safetensors");
+        for p in [&stale, &own, &keep] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(t.path()).unwrap(), 1);
+        assert!(!stale.exists() && own.exists() && keep.exists());
     }
 
     #[test]

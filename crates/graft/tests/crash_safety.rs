@@ -317,7 +317,8 @@ fn sigkill_at_ten_seeded_moments_then_resume_gives_the_same_final_metrics() {
             .unwrap_or_default();
         // Before the recipe exists there is no run to resume: the same command starts it
         // again in the same folder.
-        let recovered = if run.join("recipe.toml").exists() {
+        let resumed_run = run.join("recipe.toml").exists();
+        let recovered = if resumed_run {
             graft(&["finetune", "--resume", s(&run), "--threads", "1", "--json"])
         } else {
             graft(&args(&run).iter().map(String::as_str).collect::<Vec<_>>())
@@ -338,6 +339,8 @@ fn sigkill_at_ten_seeded_moments_then_resume_gives_the_same_final_metrics() {
                 != metrics_lines(&whole.join("metrics.jsonl"))
             {
                 "metrics.jsonl differs from the uninterrupted run's".to_string()
+            } else if resumed_run && has_temporary(&run) {
+                "--resume left the killed run's temporaries behind".to_string()
             } else {
                 String::new()
             }

@@ -212,6 +212,10 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     let files = RunFiles { dir: dir.clone() };
     let model = loaded.model;
     let mut trainer = Trainer::new(model.as_ref(), &mut loaded.vs, recipe.train.clone())?;
+    if resuming {
+        // A killed writer's temporaries are dead weight once the run goes on.
+        graft_data::atomic::remove_stale_temporaries(&dir)?;
+    }
     // A run killed inside its first epoch has a recipe but no checkpoint yet: it starts over,
     // which is what the uninterrupted run did (same recipe, same seed).
     if resuming && files.checkpoint().exists() {

@@ -401,6 +401,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let reference = load(false).or_else(|_| load(true))?;
         adapter = adapter.with_reference(reference.model, reference.vs);
     }
+    if resuming {
+        // A killed writer's temporaries are dead weight once the run goes on.
+        graft_data::atomic::remove_stale_temporaries(&dir)?;
+    }
     // Killed inside the first epoch: no checkpoint yet, so the run starts over (same recipe,
     // same seed, same result).
     if resuming && files.checkpoint().exists() {
