@@ -93,6 +93,19 @@ fn parse(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
+    // A zero first dimension makes the total 0 however large the rest: the size of one sample
+    // must fit on its own, or every later use of the shape overflows.
+    if dims
+        .iter()
+        .skip(1)
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .is_none_or(|d| d.checked_mul(size).is_none())
+    {
+        return Err(DataError::format(
+            path,
+            format!("dimensions {dims:?} describe samples too large to address"),
+        ));
+    }
     let n = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -189,6 +202,21 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(b).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn zero_samples_of_an_unaddressable_shape_are_refused() {
+        // Found by the idx fuzz target: 0 samples made the total 0, and the shape's product
+        // overflowed later.
+        let d = tempfile::tempdir().unwrap();
+        let img = d.path().join("t-images-idx3-ubyte");
+        let dims = [0, u32::MAX, u32::MAX, u32::MAX];
+        std::fs::write(&img, idx(8, &dims, &[])).unwrap();
+        let e = read_idx(&img, None).unwrap_err().to_string();
+        assert!(
+            e.contains("too large") && e.contains("t-images-idx3-ubyte"),
+            "{e}"
+        );
     }
 
     #[test]
