@@ -6,11 +6,8 @@ use crate::train::checkpoint;
 use crate::train::engine::EpochRecord;
 use crate::train::optim::Optimizer;
 use crate::train::params::Param;
-use crate::weights::safetensors;
-use crate::weights::save::save_tensors;
 use crate::{NnError, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 use tch::nn::VarStore;
 
@@ -48,6 +45,16 @@ pub struct AdaptProgress {
     pub best: Option<(usize, f64)>,
 }
 
+/// The adversarial heads' store, as the checkpoint keeps it.
+fn heads(aux: &VarStore) -> checkpoint::Extra<'_> {
+    checkpoint::Extra {
+        prefix: "adapt",
+        vs: aux,
+        what: "the adaptation heads' variables",
+        hint: "was it written by a run with another domain loss?",
+    }
+}
+
 /// Writes the checkpoint: `model.*` from `vs`, `adapt.*` from `aux`, the optimiser's state over
 /// `params` and the progress.
 pub(crate) fn save(
@@ -58,20 +65,8 @@ pub(crate) fn save(
     opt: &Optimizer,
     progress: &AdaptProgress,
 ) -> Result<()> {
-    let mut named: Vec<(String, tch::Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v))
-        .collect();
-    named.extend(
-        aux.variables()
-            .into_iter()
-            .map(|(k, v)| (format!("adapt.{k}"), v)),
-    );
-    named.extend(opt.state_tensors(params));
     let json = serde_json::to_string(progress).expect("progress serialises");
-    let meta = BTreeMap::from([("graft.progress".to_string(), json)]);
-    save_tensors(&named, path, &meta).map_err(checkpoint::failed_checkpoint_write)
+    checkpoint::save_with(path, vs, &[heads(aux)], params, opt, &json)
 }
 
 /// Restores what [`save`] wrote; returns the progress.
@@ -82,30 +77,7 @@ pub(crate) fn load(
     params: &[Param],
     opt: &mut Optimizer,
 ) -> Result<AdaptProgress> {
-    let json = checkpoint::load(path, vs, params, opt)?;
-    let sd = safetensors::read(path)?;
-    let mut missing = Vec::new();
-    tch::no_grad(|| -> Result<()> {
-        for (name, mut var) in aux.variables() {
-            match sd.get(&format!("adapt.{name}")) {
-                Some(t) => {
-                    var.f_copy_(t)?;
-                }
-                None => missing.push(name),
-            }
-        }
-        Ok(())
-    })?;
-    if !missing.is_empty() {
-        return Err(NnError::BadWeights {
-            path: path.to_path_buf(),
-            what: format!(
-                "checkpoint lacks the adaptation heads' variables {} (was it written by a run \
-                 with another domain loss?)",
-                missing.join(", ")
-            ),
-        });
-    }
+    let json = checkpoint::load_with(path, vs, &[heads(aux)], params, opt)?;
     serde_json::from_str(&json).map_err(|e| NnError::BadWeights {
         path: path.to_path_buf(),
         what: format!("unreadable adaptation progress record: {e}"),
