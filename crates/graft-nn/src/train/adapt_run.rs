@@ -7,7 +7,10 @@ use super::target::{label_table, target_batch};
 use super::{AdaptConfig, DomainLoss, Selection};
 use crate::models::Backbone;
 use crate::train::data::ImageTensors;
-use crate::train::engine::{batching, derive_seed, features, predict_proba, Event, RunFiles};
+use crate::train::engine::{
+    batching, check_training_set, derive_seed, epoch_order, features, predict_proba, Event,
+    RunFiles,
+};
 use crate::train::engine::{EpochRecord, Trainer};
 use crate::train::loss::cross_entropy;
 use crate::train::optim::{clip_grad_norm, Optimizer};
@@ -19,7 +22,6 @@ use crate::transfer::{
     MddHead, MkMmd,
 };
 use crate::{NnError, Result};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -272,25 +274,12 @@ impl<'a> Adapter<'a> {
     ) -> Result<()> {
         let n = train.len();
         let nt = target.len();
-        if n == 0 {
-            return Err(NnError::Invalid(format!(
-                "{}: no source training samples",
-                train.source
-            )));
-        }
+        check_training_set(train, weights, "source training")?;
         if nt == 0 {
             return Err(NnError::Invalid(format!(
                 "{}: the unlabelled target set is empty; adaptation needs target samples",
                 target.source
             )));
-        }
-        if let Some(w) = weights {
-            if w.len() != n {
-                return Err(NnError::Invalid(format!(
-                    "{} sample weights for {n} training samples",
-                    w.len()
-                )));
-            }
         }
         let epochs = self.trainer.cfg.epochs;
         let seed = self.trainer.cfg.seed;
@@ -313,12 +302,7 @@ impl<'a> Adapter<'a> {
                 epochs,
                 steps,
             }));
-            let mut order: Vec<i64> = (0..n as i64).collect();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(
-                seed,
-                1,
-                epoch as u64,
-            )));
+            let order = epoch_order(n, seed, epoch);
             self.pseudo_labels(epoch, target)?;
             let table = match &self.progress.pseudo {
                 Some((e, idx, lab)) if *e == epoch => Some(label_table(nt, idx, lab)),
@@ -338,15 +322,9 @@ impl<'a> Adapter<'a> {
                 let step_seed = derive_seed(seed, 2, g as u64);
                 tch::manual_seed(step_seed as i64);
                 let mut rng = ChaCha8Rng::seed_from_u64(step_seed);
-                let idx_t = Tensor::from_slice(idx);
                 let t = &self.trainer;
-                let x = train.batch_unit(idx)?.f_to_device(device)?;
-                let x_s = t.cfg.input.train_view(&x, &t.cfg.augment, &mut rng)?;
-                let y = labels.f_index_select(0, &idx_t)?.f_to_device(device)?;
-                let w = match &weights_t {
-                    Some(w) => Some(w.f_index_select(0, &idx_t)?.f_to_device(device)?),
-                    None => None,
-                };
+                let (x_s, y, w) =
+                    t.labelled_batch(train, &labels, weights_t.as_ref(), idx, &mut rng)?;
                 let tgt_idx = if uses_target {
                     target_batch(seed, nt, bs, g)
                 } else {

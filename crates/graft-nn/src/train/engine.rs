@@ -141,6 +141,41 @@ pub fn batching(n: usize, batch_size: usize) -> (usize, usize) {
     (bs, steps)
 }
 
+/// Refuses an empty training set (`what` names its role) and sample weights that do not match
+/// it, before any work.
+pub(crate) fn check_training_set(
+    train: &ImageTensors,
+    weights: Option<&[f32]>,
+    what: &str,
+) -> Result<()> {
+    let n = train.len();
+    if n == 0 {
+        return Err(NnError::Invalid(format!(
+            "{}: no {what} samples",
+            train.source
+        )));
+    }
+    if let Some(w) = weights.filter(|w| w.len() != n) {
+        return Err(NnError::Invalid(format!(
+            "{} sample weights for {n} training samples",
+            w.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The order in which epoch `epoch` visits `n` samples: a shuffle drawn from the seed alone, so
+/// a resumed run visits them as the uninterrupted one did.
+pub(crate) fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<i64> {
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(
+        seed,
+        1,
+        epoch as u64,
+    )));
+    order
+}
+
 impl<'a> Trainer<'a> {
     pub fn new(model: &'a dyn Backbone, vs: &'a mut VarStore, cfg: TrainConfig) -> Result<Self> {
         if cfg.epochs == 0 || cfg.batch_size == 0 {
@@ -209,6 +244,27 @@ impl<'a> Trainer<'a> {
 
     /// Features (the last stage, pooled) and logits of a training forward pass, for the
     /// domain losses that compare source and target features ([`crate::train::adapt`]).
+    /// Samples `idx` of `train` on the device as the step trains on them: the augmented
+    /// training view, their labels (from `labels`, all of the set's) and their loss weights.
+    pub(crate) fn labelled_batch(
+        &self,
+        train: &ImageTensors,
+        labels: &Tensor,
+        weights: Option<&Tensor>,
+        idx: &[i64],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+        let idx_t = Tensor::from_slice(idx);
+        let x = train.batch_unit(idx)?.f_to_device(self.device)?;
+        let x = self.cfg.input.train_view(&x, &self.cfg.augment, rng)?;
+        let y = labels.f_index_select(0, &idx_t)?.f_to_device(self.device)?;
+        let w = match weights {
+            Some(w) => Some(w.f_index_select(0, &idx_t)?.f_to_device(self.device)?),
+            None => None,
+        };
+        Ok((x, y, w))
+    }
+
     pub fn forward_train_parts(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let (f, logits, _) = self.forward_train_taps(x, &[])?;
         Ok((f, logits))
@@ -268,20 +324,7 @@ impl<'a> Trainer<'a> {
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<()> {
         let n = train.len();
-        if n == 0 {
-            return Err(NnError::Invalid(format!(
-                "{}: no training samples",
-                train.source
-            )));
-        }
-        if let Some(w) = weights {
-            if w.len() != n {
-                return Err(NnError::Invalid(format!(
-                    "{} sample weights for {n} training samples",
-                    w.len()
-                )));
-            }
-        }
+        check_training_set(train, weights, "training")?;
         let (bs, steps) = batching(n, self.cfg.batch_size);
         let sched = self.lr_schedule(steps);
         let labels = Tensor::from_slice(&train.labels);
@@ -294,12 +337,7 @@ impl<'a> Trainer<'a> {
                 epochs: self.cfg.epochs,
                 steps,
             });
-            let mut order: Vec<i64> = (0..n as i64).collect();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive_seed(
-                self.cfg.seed,
-                1,
-                epoch as u64,
-            )));
+            let order = epoch_order(n, self.cfg.seed, epoch);
             while self.progress.step_in_epoch < steps {
                 if stop.load(Ordering::SeqCst) {
                     self.save_checkpoint(files)?;
@@ -313,14 +351,8 @@ impl<'a> Trainer<'a> {
                 let step_seed = derive_seed(self.cfg.seed, 2, self.progress.global_step as u64);
                 tch::manual_seed(step_seed as i64);
                 let mut rng = ChaCha8Rng::seed_from_u64(step_seed);
-                let idx_t = Tensor::from_slice(idx);
-                let x = train.batch_unit(idx)?.f_to_device(self.device)?;
-                let x = self.cfg.input.train_view(&x, &self.cfg.augment, &mut rng)?;
-                let y = labels.f_index_select(0, &idx_t)?.f_to_device(self.device)?;
-                let w = match &weights_t {
-                    Some(w) => Some(w.f_index_select(0, &idx_t)?.f_to_device(self.device)?),
-                    None => None,
-                };
+                let (x, y, w) =
+                    self.labelled_batch(train, &labels, weights_t.as_ref(), idx, &mut rng)?;
                 let logits = self.forward_train(&x)?;
                 let loss = cross_entropy(&logits, &y, self.cfg.label_smoothing, w.as_ref())?;
                 let loss_v = loss.double_value(&[]);
