@@ -98,13 +98,17 @@ struct Row {
     seconds: f64,
 }
 
-/// Trains LeNet under `cfg` (from `init` weights when given) and returns its target accuracy.
+/// Trains LeNet under `cfg` (from `init` weights when given) and returns its target accuracy
+/// and seconds. With `adapt`, the unlabelled target images ride beside `train` and the run
+/// adds that domain adaptation to the loss.
+#[allow(clippy::too_many_arguments)]
 fn train_row(
     dir: &Path,
     init: Option<&Path>,
     train: &ImageTensors,
     test: &ImageTensors,
     cfg: TrainConfig,
+    adapt: Option<(&ImageTensors, AdaptConfig)>,
     quiet: bool,
     label: &str,
 ) -> anyhow::Result<(f64, f64)> {
@@ -126,72 +130,27 @@ fn train_row(
         dir: dir.to_path_buf(),
     };
     let mut bars = crate::progress::EpochBars::new(label, quiet);
-    trainer.fit(
-        train,
-        None,
-        None,
-        &files,
-        &AtomicBool::new(false),
-        &mut |e| bars.observe(&e),
-    )?;
-    drop(trainer);
-    graft_nn::weights::save::save_safetensors(
-        &vs,
-        &dir.join("model.safetensors"),
-        &Default::default(),
-    )?;
-    let m = evaluate(model.as_ref(), &input, test, Device::Cpu, 256)?;
-    Ok((m.accuracy, t0.elapsed().as_secs_f64()))
-}
-
-/// Adapts the source model to the target with `adapt`, from labelled source images and
-/// unlabelled target images only, and returns its target accuracy.
-#[allow(clippy::too_many_arguments)]
-fn adapt_row(
-    dir: &Path,
-    init: &Path,
-    source: &ImageTensors,
-    unlabelled: &ImageTensors,
-    test: &ImageTensors,
-    cfg: TrainConfig,
-    adapt: AdaptConfig,
-    quiet: bool,
-    label: &str,
-) -> anyhow::Result<(f64, f64)> {
-    let t0 = Instant::now();
-    std::fs::create_dir_all(dir)?;
-    tch::manual_seed(cfg.seed as i64);
-    let loaded = crate::backbone_load::load(
-        MODEL,
-        Some(&init.display().to_string()),
-        Some(10),
-        Device::Cpu,
-        true,
-    )?;
-    let mut vs: VarStore = loaded.vs;
-    let model = loaded.model;
-    let input = cfg.input.clone();
-    let trainer = Trainer::new(model.as_ref(), &mut vs, cfg)?;
-    let mut adapter = Adapter::new(trainer, adapt, 10)?;
-    let files = RunFiles {
-        dir: dir.to_path_buf(),
-    };
-    let mut bars = crate::progress::EpochBars::new(label, quiet);
-    adapter.fit(
-        source,
-        None,
-        unlabelled,
-        None,
-        None,
-        &files,
-        &AtomicBool::new(false),
-        &mut |e| {
-            if let graft_nn::train::adapt::AdaptEvent::Engine(e) = e {
-                bars.observe(&e)
-            }
-        },
-    )?;
-    drop(adapter);
+    let stop = AtomicBool::new(false);
+    match adapt {
+        None => trainer.fit(train, None, None, &files, &stop, &mut |e| bars.observe(&e))?,
+        Some((unlabelled, cfg)) => {
+            let mut adapter = Adapter::new(trainer, cfg, 10)?;
+            adapter.fit(
+                train,
+                None,
+                unlabelled,
+                None,
+                None,
+                &files,
+                &stop,
+                &mut |e| {
+                    if let graft_nn::train::adapt::AdaptEvent::Engine(e) = e {
+                        bars.observe(&e)
+                    }
+                },
+            )?;
+        }
+    }
     graft_nn::weights::save::save_safetensors(
         &vs,
         &dir.join("model.safetensors"),
@@ -253,6 +212,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &source,
             &src_test,
             config(a.source_epochs, 64, 0.05, GroupSpec::default(), a.seed),
+            None,
             quiet,
             "pre-training on source",
         )?
@@ -363,14 +323,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ];
         for (name, what, cfg) in rows_adapt {
             let slug = name.to_lowercase().replace(' ', "-");
-            let (acc, secs) = adapt_row(
+            let (acc, secs) = train_row(
                 &dir.join(&slug),
-                &source_model,
+                Some(&source_model),
                 &slice,
-                &unlabelled,
                 &test,
                 config(a.adapt_epochs, 64, 0.01, GroupSpec::default(), a.seed),
-                cfg,
+                Some((&unlabelled, cfg)),
                 quiet,
                 name,
             )?;
@@ -418,6 +377,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &target,
             &test,
             config(epochs, bs, lr, groups, a.seed),
+            None,
             quiet,
             name,
         )?;
