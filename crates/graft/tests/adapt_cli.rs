@@ -1,20 +1,12 @@
 //! End-to-end tests of `graft adapt` through the real binary: the MLP-on-feature-vectors mode
 //! with its JSON summary and run directory, recipes, and bad input named.
 
+mod common;
+
+use common::{graft, stderr};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn graft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graft"))
-        .args(args)
-        .output()
-        .expect("the graft binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Two Gaussian classes in `d` dimensions, shifted by `shift` (the domain shift), as svmlight.
 fn blobs(dir: &Path, name: &str, n: usize, d: usize, shift: f64, seed: u64) -> PathBuf {

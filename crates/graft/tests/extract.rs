@@ -1,20 +1,13 @@
 //! End-to-end tests of `graft extract` through the real binary, on small image folders the tests
 //! draw themselves.
 
+mod common;
+
+use common::{graft, stderr};
+
 use graft_data::features::FeatureSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn graft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graft"))
-        .args(args)
-        .output()
-        .expect("the graft binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Output;
 
 /// `classes` folders of `per_class` small PNGs whose colour depends on the class.
 fn image_folder(root: &Path, classes: &[&str], per_class: usize) -> PathBuf {

@@ -2,26 +2,12 @@
 //! feature domains the tests make themselves: results in JSON, the weights file, the unaligned
 //! baseline, and clear errors for inputs that cannot work.
 
+mod common;
+
+use common::{graft, stderr, summary as json_of};
+
 use graft_data::npy::{write_npz, NpyOut};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn graft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graft"))
-        .args(args)
-        .output()
-        .expect("the graft binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(o.status.success(), "graft failed: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("--json prints one JSON object")
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
