@@ -32,7 +32,11 @@ pub const META_MODEL: &str = "graft.model";
 pub const META_CLASSES: &str = "graft.classes";
 
 /// A new run directory: `--out`, or `runs/<command>-<model>-N` with the first free N.
-fn new_run_dir(out: Option<&Path>, command: &str, model: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn new_run_dir(
+    out: Option<&Path>,
+    command: &str,
+    model: &str,
+) -> anyhow::Result<PathBuf> {
     let dir = match out {
         Some(d) => d.to_path_buf(),
         None => (1..)

@@ -236,25 +236,6 @@ fn flags_recipe(a: &Args) -> anyhow::Result<AdaptRecipe> {
     Ok(r)
 }
 
-fn new_run_dir(out: Option<&Path>, model: &str) -> anyhow::Result<PathBuf> {
-    let dir = match out {
-        Some(d) => d.to_path_buf(),
-        None => (1..)
-            .map(|i| PathBuf::from("runs").join(format!("adapt-{model}-{i:03}")))
-            .find(|p| !p.exists())
-            .expect("some run number is free"),
-    };
-    if dir.join("checkpoint.safetensors").exists() {
-        bail!(
-            "{}: already holds a run; continue it with --resume {} or choose another --out",
-            dir.display(),
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
 fn pick<T: Copy>(v: &[T], idx: &[i64]) -> Vec<T> {
     idx.iter().map(|&i| v[i as usize]).collect()
 }
@@ -281,7 +262,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .model
                 .clone()
                 .context("--model is required (or a recipe with `model`, or --resume RUN_DIR)")?;
-            let dir = new_run_dir(a.out.as_deref(), &model)?;
+            let dir = super::train_run::new_run_dir(a.out.as_deref(), "adapt", &model)?;
             (r, dir, false)
         }
     };
