@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh SECONDS [TARGET...]
 #
 # Without TARGETs: every target of graft-data, plus the .pth / pickle / safetensors-weights
-# targets of graft-nn when libtorch is installed (scripts/setup-libtorch.sh). Environment:
+# targets of graft-nn and the recipe TOML target when libtorch is installed
+# (scripts/setup-libtorch.sh). Environment:
 #   FUZZ_SANITIZER   address (default) or none; none builds and runs faster, but only panics,
 #                    hangs and memory blow-ups are caught, not memory errors in C code.
 #   FUZZ_NN          auto (default), 1 (require the libtorch targets) or 0 (skip them).
@@ -23,7 +24,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 DATA_TARGETS=(svmlight csv npy npz idx image features_safetensors)
-NN_TARGETS=(pickle pth safetensors_weights)
+NN_TARGETS=(pickle pth safetensors_weights recipe)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
