@@ -554,6 +554,8 @@ pub fn write_npy_header(w: &mut dyn Write, descr: &str, shape: &[usize]) -> std:
 
 /// Values an .npz member can be written from.
 pub enum NpyOut<'a> {
+    /// Pixels, a quarter of their size as f32.
+    U8(&'a [u8]),
     F32(&'a [f32]),
     I64(&'a [i64]),
     /// Written as numpy unicode (`<U{longest}`, UTF-32LE).
@@ -563,6 +565,7 @@ pub enum NpyOut<'a> {
 impl NpyOut<'_> {
     fn descr_and_len(&self) -> (String, usize) {
         match self {
+            NpyOut::U8(v) => ("|u1".into(), v.len()),
             NpyOut::F32(v) => ("<f4".into(), v.len() * 4),
             NpyOut::I64(v) => ("<i8".into(), v.len() * 8),
             NpyOut::Str(v) => {
@@ -587,6 +590,7 @@ impl NpyOut<'_> {
             Ok(())
         };
         match self {
+            NpyOut::U8(v) => w.write_all(v)?,
             NpyOut::F32(v) => {
                 for x in *v {
                     buf.extend_from_slice(&x.to_le_bytes());
@@ -796,12 +800,16 @@ mod tests {
                     ("y", &[2], NpyOut::I64(&[7, -1])),
                     ("names", &[3], NpyOut::Str(&names)),
                     ("meta", &[], NpyOut::Str(&["{}".to_string()])),
+                    ("px", &[3], NpyOut::U8(&[0, 128, 255])),
                 ],
             )
         })
         .unwrap();
         let mut z = NpzFile::open(&p).unwrap();
-        assert_eq!(z.keys(), vec!["X", "y", "names", "meta"]);
+        assert_eq!(z.keys(), vec!["X", "y", "names", "meta", "px"]);
+        let px = z.array("px").unwrap();
+        assert_eq!(px.descr, "|u1");
+        assert_eq!(px.data, NpyData::Int(vec![0, 128, 255]));
         let x = z.array("X").unwrap();
         assert_eq!((x.shape.clone(), x.descr.as_str()), (vec![2, 2], "<f4"));
         assert_eq!(x.data, NpyData::Float(vec![1.0, 2.0, 3.0, -4.5]));
@@ -811,7 +819,7 @@ mod tests {
         assert_eq!(z.array("meta").unwrap().shape, Vec::<usize>::new());
         let e = z.array("labels").unwrap_err().to_string();
         assert!(
-            e.contains("a.npz") && e.contains("'labels'") && e.contains("X, y, names, meta"),
+            e.contains("a.npz") && e.contains("'labels'") && e.contains("X, y, names, meta, px"),
             "{e}"
         );
         std::fs::write(&p, b"not a zip").unwrap();

@@ -41,6 +41,7 @@ mod ridge;
 mod scaler;
 pub mod scores;
 mod svm;
+pub mod tsne;
 mod validate;
 
 pub use cv::CrossValidation;

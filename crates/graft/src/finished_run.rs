@@ -1,6 +1,7 @@
-//! A finished training run opened for use: its recipe, and its `model.safetensors` loaded into
-//! the architecture with the run's head, with the input the model takes. Shared by
-//! `graft eval` and `graft predict`.
+//! A finished run opened for use: its classes and input size, and its
+//! `model.safetensors` loaded into the architecture with the run's head, with the input the
+//! model takes. Shared by `graft eval` and `graft predict`; it opens the runs of
+//! `graft pretrain`, `graft finetune` and `graft adapt`.
 
 use crate::backbone_load::{self, LoadedModel};
 use crate::recipe::Recipe;
@@ -12,7 +13,9 @@ use std::path::Path;
 use tch::Device;
 
 pub struct FinishedRun {
-    pub recipe: Recipe,
+    pub classes: Vec<String>,
+    /// The square input size the run trained at, when not the model's own.
+    pub image_size: Option<i64>,
     pub loaded: LoadedModel,
     /// The model's own preprocessing (how images are stored before the input view).
     pub pre: Preprocess,
@@ -21,7 +24,7 @@ pub struct FinishedRun {
 
 impl FinishedRun {
     pub fn open(run_dir: &Path, device: Device) -> anyhow::Result<FinishedRun> {
-        let recipe = Recipe::read(run_dir)?;
+        let (model, classes, image_size) = describe(run_dir)?;
         let weights = run_dir.join("model.safetensors");
         if !weights.exists() {
             bail!(
@@ -29,20 +32,48 @@ impl FinishedRun {
                 run_dir.display()
             );
         }
-        let pre = find(&recipe.model)?.preprocess();
+        let pre = find(&model)?.preprocess();
         let loaded = backbone_load::load(
-            &recipe.model,
+            &model,
             Some(&weights.display().to_string()),
-            Some(recipe.classes.len() as i64),
+            Some(classes.len() as i64),
             device,
             false,
         )?;
-        let input = InputSpec::from_preprocess(&pre, recipe.image_size);
+        let input = InputSpec::from_preprocess(&pre, image_size);
         Ok(FinishedRun {
-            recipe,
+            classes,
+            image_size,
             loaded,
             pre,
             input,
         })
+    }
+}
+
+/// Model, classes and input size of the run in `dir`: from the training recipe, or for an
+/// adaptation run (whose recipe has no classes) from its summary.json.
+fn describe(dir: &Path) -> anyhow::Result<(String, Vec<String>, Option<i64>)> {
+    let summary = dir.join("summary.json");
+    let adapt = std::fs::read(&summary)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .filter(|v| v["command"] == "adapt");
+    let Some(v) = adapt else {
+        let r = Recipe::read(dir)?;
+        return Ok((r.model, r.classes, r.image_size));
+    };
+    let model = v["model"].as_str().map(str::to_string);
+    let classes: Option<Vec<String>> = v["classes"].as_array().and_then(|c| {
+        c.iter()
+            .map(|x| x.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+    });
+    match (model, classes) {
+        (Some(m), Some(c)) => Ok((m, c, None)),
+        _ => bail!(
+            "{}: expected `model` (a string) and `classes` (a list of strings)",
+            summary.display()
+        ),
     }
 }

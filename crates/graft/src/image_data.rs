@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Whether `spec` names images (a folder or a CSV manifest) rather than an array file.
-fn is_image_source(path: &Path) -> bool {
+pub fn is_image_source(path: &Path) -> bool {
     if path.is_dir() {
         return true;
     }

@@ -10,6 +10,7 @@ mod image_data;
 mod interrupt;
 mod progress;
 mod recipe;
+mod report;
 mod shallow_head;
 mod shallow_io;
 mod threads;

@@ -28,10 +28,14 @@ pub struct Recipe {
 }
 
 impl Recipe {
+    /// The recipe of the run in `dir`.
     pub fn read(dir: &Path) -> anyhow::Result<Recipe> {
-        let p = dir.join("recipe.toml");
-        let text = std::fs::read_to_string(&p)
-            .with_context(|| format!("{}: cannot read the run's recipe", p.display()))?;
+        Recipe::read_file(&dir.join("recipe.toml"))
+    }
+
+    pub fn read_file(p: &Path) -> anyhow::Result<Recipe> {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("{}: cannot read the recipe", p.display()))?;
         toml::from_str(&text).with_context(|| format!("{}: not a valid recipe", p.display()))
     }
 

@@ -23,8 +23,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The files a training run writes; anything else in a run directory must be a temporary.
-const OUTPUTS: [&str; 6] = [
+const OUTPUTS: [&str; 8] = [
     "recipe.toml",
+    "environment.json",
+    "report.html",
     "metrics.jsonl",
     "checkpoint.safetensors",
     "best.safetensors",

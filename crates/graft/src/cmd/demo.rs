@@ -56,9 +56,66 @@ pub struct Args {
     /// Print the results as one JSON object on stdout
     #[arg(long)]
     json: bool,
+    /// Write the demo's domains to this folder as .npz files (source.npz, target_labelled.npz,
+    /// target_unlabelled.npz, target_test.npz; X as N x H x W x 3 bytes, y the digits) and
+    /// stop, to run `graft auto` or any command on them
+    #[arg(long)]
+    export: Option<PathBuf>,
+}
+
+/// `d` as an .npz archive with `X` (N x side x side x 3 bytes) and `y`.
+fn write_digits(d: &DigitImages, path: &Path) -> anyhow::Result<()> {
+    use graft_data::npy::{write_npz, NpyOut};
+    let shape = [d.len(), d.side, d.side, 3];
+    graft_data::atomic::write_atomic(path, |w| {
+        write_npz(
+            w,
+            &[
+                ("X", &shape, NpyOut::U8(&d.pixels)),
+                ("y", &[d.len()], NpyOut::I64(&d.labels)),
+            ],
+        )
+    })?;
+    Ok(())
+}
+
+/// The domains the demo renders, written as files.
+fn export(a: &Args, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let parts = [
+        ("source.npz", render(DigitDomain::Source, a.source, a.seed)),
+        (
+            "target_labelled.npz",
+            render(
+                DigitDomain::Target,
+                a.labels_per_class * 10,
+                a.seed ^ LABELLED_SEED,
+            ),
+        ),
+        (
+            "target_unlabelled.npz",
+            render(DigitDomain::Target, a.unlabelled, a.seed ^ UNLABELLED_SEED),
+        ),
+        (
+            "target_test.npz",
+            render(DigitDomain::Target, a.test, a.seed ^ TEST_SEED),
+        ),
+    ];
+    for (name, d) in &parts {
+        write_digits(d, &dir.join(name))?;
+        if !a.json {
+            eprintln!("{}: {} images", dir.join(name).display(), d.len());
+        }
+    }
+    Ok(())
 }
 
 const MODEL: &str = "lenet";
+/// Mixed into --seed for the target sets, so that each is drawn apart from the others (the
+/// source takes --seed itself); `--export` writes the same sets.
+const LABELLED_SEED: u64 = 0x7a6;
+const UNLABELLED_SEED: u64 = 0xada;
+const TEST_SEED: u64 = 0x7e57;
 
 fn tensors(d: &DigitImages, name: &str) -> anyhow::Result<ImageTensors> {
     let classes = (0..10).map(|c| c.to_string()).collect();
@@ -161,6 +218,9 @@ fn train_row(
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if let Some(dir) = &a.export {
+        return export(&a, dir);
+    }
     let t0 = Instant::now();
     let threads = crate::threads::resolve(a.threads);
     crate::threads::configure_torch(threads);
@@ -184,10 +244,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &render(DigitDomain::Source, a.source, a.seed),
         "source digits",
     )?;
-    let pool = render(DigitDomain::Target, a.labels_per_class * 10, a.seed ^ 0x7a6);
+    let pool = render(
+        DigitDomain::Target,
+        a.labels_per_class * 10,
+        a.seed ^ LABELLED_SEED,
+    );
     let target = tensors(&pool, "target digits (labelled)")?;
     let test = tensors(
-        &render(DigitDomain::Target, a.test, a.seed ^ 0x7e57),
+        &render(DigitDomain::Target, a.test, a.seed ^ TEST_SEED),
         "target digits (test)",
     )?;
     say(format!(
@@ -287,7 +351,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let n = a.adapt_source.min(source.len());
         let slice = source.select(&(0..n as i64).collect::<Vec<_>>())?;
         let unlabelled = tensors(
-            &render(DigitDomain::Target, a.unlabelled, a.seed ^ 0xada),
+            &render(DigitDomain::Target, a.unlabelled, a.seed ^ UNLABELLED_SEED),
             "target digits (unlabelled)",
         )?;
         let self_training = || SelfTraining {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A run directory written by `graft finetune` or `graft pretrain`
+    /// A run directory written by `graft pretrain`, `graft finetune` or `graft adapt`
     pub run_dir: PathBuf,
     /// Labelled images (folder, manifest) or arrays, with the run's classes
     #[arg(long)]
@@ -30,14 +30,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     crate::threads::configure_torch(threads);
     let device = graft_nn::device::parse_device(&a.device)?;
     let run = FinishedRun::open(&a.run_dir, device)?;
-    let recipe = &run.recipe;
-    let data = image_data::open(&a.data, &run.pre, recipe.image_size, threads, a.json)?;
-    if data.class_names != recipe.classes {
+    let data = image_data::open(&a.data, &run.pre, run.image_size, threads, a.json)?;
+    if data.class_names != run.classes {
         bail!(
             "{} has classes [{}] but the run was trained on [{}]",
             a.data,
             data.class_names.join(", "),
-            recipe.classes.join(", ")
+            run.classes.join(", ")
         );
     }
     let m = evaluate(
@@ -59,7 +58,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "macro_f1": m.macro_f1,
                 "per_class_accuracy": m.per_class_accuracy,
                 "confusion": m.confusion,
-                "classes": recipe.classes,
+                "classes": run.classes,
             })
         );
     } else {
@@ -71,7 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             m.macro_f1,
             m.n
         );
-        for (c, acc) in recipe.classes.iter().zip(&m.per_class_accuracy) {
+        for (c, acc) in run.classes.iter().zip(&m.per_class_accuracy) {
             match acc {
                 Some(a) => println!("  {c:>20}  {:.2}%", 100.0 * a),
                 None => println!("  {c:>20}  (no sample)"),

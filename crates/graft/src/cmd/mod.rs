@@ -2,6 +2,7 @@
 
 mod adapt;
 mod align;
+mod auto;
 mod demo;
 mod eval;
 pub mod extract;
@@ -11,6 +12,7 @@ mod predict;
 mod pretrain;
 mod probe;
 mod rank;
+mod report;
 mod reweight;
 mod train_opts;
 mod train_run;
@@ -54,6 +56,11 @@ enum Command {
     /// Align source and target features (PCA, CORAL, SA, TCA, JDA, feature augmentation) and
     /// report target accuracy against the unaligned baseline
     Align(align::Args),
+    /// Build a run's report.html again, or compare several runs side by side
+    Report(report::Args),
+    /// Try transfer strategies in order of cost within a time budget, always against a
+    /// target-only baseline, and keep the winner's recipe
+    Auto(Box<auto::Args>),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -70,5 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Adapt(a) => adapt::run(*a),
         Command::Reweight(a) => reweight::run(a),
         Command::Align(a) => align::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Auto(a) => auto::run(*a),
     }
 }

@@ -39,8 +39,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--top-k must be at least 1");
     }
     let run = FinishedRun::open(&a.run_dir, device)?;
-    let recipe = &run.recipe;
-    let (store, fraction) = storage_for(&run.pre, recipe.image_size);
+    let (store, fraction) = storage_for(&run.pre, run.image_size);
     let side = store.crop.expect("storage sets a crop").0 as i64;
     let mut pixels = Vec::new();
     for f in &a.files {
@@ -53,12 +52,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut data = ImageTensors::new(
         images,
         vec![-1; n as usize],
-        recipe.classes.clone(),
+        run.classes.clone(),
         "the files to predict".into(),
     )?;
     data.center_fraction = fraction;
     let p = predict_proba(run.loaded.model.as_ref(), &run.input, &data, device, 32)?;
-    let k = a.top_k.min(recipe.classes.len()) as i64;
+    let k = a.top_k.min(run.classes.len()) as i64;
     let (vals, idx) = p.f_topk(k, -1, true, true)?;
     let vals = Vec::<Vec<f32>>::try_from(vals)?;
     let idx = Vec::<Vec<i64>>::try_from(idx)?;
@@ -71,7 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                         "{},{},{},{p:.6}",
                         csv_field(&f.display().to_string()),
                         r + 1,
-                        csv_field(&recipe.classes[*c as usize])
+                        csv_field(&run.classes[*c as usize])
                     );
                 }
             }
@@ -84,7 +83,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .map(|(f, (v, i))| {
                     json!({
                         "path": f.display().to_string(),
-                        "top": v.iter().zip(i).map(|(p, c)| json!({"class": recipe.classes[*c as usize], "probability": p})).collect::<Vec<_>>(),
+                        "top": v.iter().zip(i).map(|(p, c)| json!({"class": run.classes[*c as usize], "probability": p})).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

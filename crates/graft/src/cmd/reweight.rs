@@ -354,6 +354,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         _ => None,
     };
     let method_name = format!("{:?}", a.method).to_lowercase();
+    let chosen: Vec<(String, String)> = weights
+        .chosen
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    let report = crate::report::weights::write_or_warn(&crate::report::weights::WeightsReport {
+        method: &method_name,
+        source: &source.source,
+        target: &target.source,
+        weights_file: &a.out,
+        weights: &weights.weights,
+        n_target: target.x.rows(),
+        features: source.x.cols(),
+        chosen: &chosen,
+        notes: &weights.notes,
+        effect: effect
+            .as_ref()
+            .map(|e| (e.0, e.1, head.label().to_string(), e.2.clone())),
+    });
     if a.json {
         println!(
             "{}",
@@ -373,6 +392,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "accuracy": effect.as_ref().map(|e| e.0),
                 "baseline_accuracy": effect.as_ref().map(|e| e.1),
                 "helped": effect.as_ref().map(|e| e.0 > e.1),
+                "report": report.as_ref().map(|p| p.display().to_string()),
                 "fit_seconds": fit_secs,
                 "seconds": t0.elapsed().as_secs_f64(),
             })
@@ -414,5 +434,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     println!("  weights written to {}", a.out.display());
+    if let Some(p) = &report {
+        println!("  report written to {}", p.display());
+    }
     Ok(())
 }

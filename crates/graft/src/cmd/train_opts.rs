@@ -72,6 +72,11 @@ pub struct DataArgs {
     /// from its recipe.toml)
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Repeat a saved recipe (a run's recipe.toml, or the winner.toml of `graft auto`) in a
+    /// new run directory; every training flag is taken from it (--out, --device, --threads
+    /// and --json still apply)
+    #[arg(long, conflicts_with = "resume")]
+    pub recipe: Option<PathBuf>,
     /// cpu, cuda, cuda:N or auto
     #[arg(long, default_value = "cpu")]
     pub device: String,

@@ -95,9 +95,25 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     let device = graft_nn::device::parse_device(&d.device)?;
     let quiet = d.json;
 
-    let (mut recipe, dir, resuming) = match &d.resume {
-        Some(dir) => (Recipe::read(dir)?, dir.clone(), true),
-        None => {
+    let (mut recipe, dir, resuming) = match (&d.resume, &d.recipe) {
+        (Some(dir), _) => (Recipe::read(dir)?, dir.clone(), true),
+        (None, Some(file)) => {
+            let mut recipe = Recipe::read_file(file)?;
+            if recipe.command != req.command {
+                bail!(
+                    "{}: a `{}` recipe; repeat it with `graft {} --recipe {}`",
+                    file.display(),
+                    recipe.command,
+                    recipe.command,
+                    file.display()
+                );
+            }
+            // The classes are found again from the data, as in a new run.
+            recipe.classes.clear();
+            let dir = new_run_dir(d.out.as_deref(), req.command, &recipe.model)?;
+            (recipe, dir, false)
+        }
+        (None, None) => {
             let model = d
                 .model
                 .clone()
@@ -201,8 +217,13 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     if let (Some(w), Some(sha)) = (&loaded.weights, &recipe.weights_sha256) {
         if &w.sha256 != sha {
             bail!(
-                "{}: the weights changed since the run started (SHA-256 {} instead of {sha})",
+                "{}: the weights changed since {} (SHA-256 {} instead of {sha})",
                 w.path.display(),
+                if resuming {
+                    "the run started"
+                } else {
+                    "the recipe was written"
+                },
                 w.sha256
             );
         }
@@ -212,6 +233,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     if !resuming {
         recipe.write(&dir)?;
     }
+    crate::report::environment::record_or_warn(&dir, threads, &d.device, seed, resuming);
 
     let files = RunFiles { dir: dir.clone() };
     let model = loaded.model;
@@ -356,5 +378,6 @@ pub fn run(req: Request) -> anyhow::Result<()> {
             t0.elapsed().as_secs_f64()
         );
     }
+    crate::report::after_run(&dir, quiet);
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! accuracy is the run's headline.
 
 mod data;
+mod projection;
 mod recipe;
 
 use crate::backbone_load;
@@ -141,6 +142,10 @@ pub struct Args {
     /// Print the summary as one JSON object on stdout (`accuracy`: target test, a fraction)
     #[arg(long)]
     pub json: bool,
+    /// Source and target samples (each) whose features the report projects before and after
+    /// adaptation, with their proxy A-distance; 0 for none
+    #[arg(long, default_value_t = 500)]
+    pub projection_samples: usize,
 }
 
 /// The flags as a recipe, to lay over the file's.
@@ -365,6 +370,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !resuming {
         recipe.write(&dir)?;
     }
+    crate::report::environment::record_or_warn(&dir, threads, &a.device, seed, resuming);
+    // The initial model's features, for the report's before-and-after projection.
+    let sample = (a.projection_samples > 0)
+        .then(|| {
+            projection::Sample::before(
+                model.as_ref(),
+                &train_cfg.input,
+                &sets.source,
+                &sets.target,
+                a.projection_samples,
+                seed,
+                device,
+            )
+            .map_err(|e| eprintln!("warning: no feature projection in the report: {e:#}"))
+            .ok()
+        })
+        .flatten();
     let files = RunFiles { dir: dir.clone() };
     let trainer = Trainer::new(model.as_ref(), &mut vs, train_cfg)?;
     let mut adapter = Adapter::new(trainer, adapt_cfg, classes)?;
@@ -505,6 +527,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let val_m = val.as_ref().map(&eval).transpose()?;
     let test_m = sets.test.as_ref().map(&eval).transpose()?;
+    let pad = sample.and_then(|s| {
+        let projected = s
+            .after(model.as_ref(), &input, &sets.source, &sets.target, device)
+            .and_then(|f| f.save(&dir))
+            .and_then(|()| crate::report::projection::analyse(&dir, seed));
+        match projected {
+            Ok(p) => Some(json!({
+                "before": p.before.pad.map(|d| d.pad),
+                "after": p.after.pad.map(|d| d.pad),
+            })),
+            Err(e) => {
+                eprintln!("warning: no feature projection in the report: {e:#}");
+                None
+            }
+        }
+    });
     let last = progress.history.last();
     let summary = json!({
         "command": "adapt",
@@ -534,6 +572,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "test": test_m,
         "accuracy": test_m.as_ref().map(|m| m.accuracy),
         "macro_f1": test_m.as_ref().map(|m| m.macro_f1),
+        "proxy_a_distance": pad,
         "seed": seed,
         "seconds": t0.elapsed().as_secs_f64(),
     });
@@ -568,5 +607,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             t0.elapsed().as_secs_f64()
         );
     }
+    crate::report::after_run(&dir, quiet);
     Ok(())
 }
