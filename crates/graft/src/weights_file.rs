@@ -51,7 +51,7 @@ pub fn write(path: &Path, weights: &[f64], paths: &[String]) -> anyhow::Result<(
 }
 
 /// Quotes a CSV field when it holds a separator, a quote or a line break.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

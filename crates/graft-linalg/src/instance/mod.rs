@@ -35,7 +35,7 @@ pub use kmm::Kmm;
 pub use nnw::NearestNeighborsWeighting;
 pub use ratio::{DensityRatio, Fitted, KernelRatio};
 pub use ulsif::{Rulsif, Ulsif};
-pub use weights::InstanceWeights;
+pub use weights::{effective_sample_size, histogram, InstanceWeights};
 
 use crate::error::Result;
 use crate::matrix::Matrix;

@@ -23,55 +23,14 @@ impl InstanceWeights {
         }
     }
 
-    /// Kish's effective sample size `(sum w)^2 / sum w^2`: how many unweighted samples the
-    /// weighted source is worth (0 when every weight is 0).
+    /// Kish's effective sample size of the weights; see [`effective_sample_size`].
     pub fn effective_sample_size(&self) -> f64 {
-        let (s, s2) = self
-            .weights
-            .iter()
-            .fold((0.0, 0.0), |(s, s2), &w| (s + w, s2 + w * w));
-        if s2 > 0.0 {
-            s * s / s2
-        } else {
-            0.0
-        }
+        effective_sample_size(&self.weights)
     }
 
-    /// `bins` equal-width bins `(low, high, count)` spanning the smallest to the largest weight;
-    /// the last bin includes its upper edge. Empty when `bins` is 0 or there are no weights.
+    /// The weights' histogram; see [`histogram`].
     pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, usize)> {
-        if bins == 0 || self.weights.is_empty() {
-            return Vec::new();
-        }
-        let (lo, hi) = self
-            .weights
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| {
-                (l.min(w), h.max(w))
-            });
-        let width = (hi - lo) / bins as f64;
-        let mut counts = vec![0usize; bins];
-        for &w in &self.weights {
-            let b = if width > 0.0 {
-                (((w - lo) / width) as usize).min(bins - 1)
-            } else {
-                0
-            };
-            counts[b] += 1;
-        }
-        counts
-            .into_iter()
-            .enumerate()
-            .map(|(b, c)| {
-                let low = lo + width * b as f64;
-                let high = if b + 1 == bins {
-                    hi
-                } else {
-                    lo + width * (b + 1) as f64
-                };
-                (low, high, c)
-            })
-            .collect()
+        histogram(&self.weights, bins)
     }
 
     pub(crate) fn chose(mut self, name: &str, value: f64) -> Self {
@@ -80,9 +39,66 @@ impl InstanceWeights {
     }
 }
 
+/// Kish 1965 ("Survey Sampling"), effective sample size `(sum w)^2 / sum w^2`: how many
+/// unweighted samples the weighted ones are worth (0 when every weight is 0).
+pub fn effective_sample_size(w: &[f64]) -> f64 {
+    let (s, s2) = w.iter().fold((0.0, 0.0), |(s, s2), &v| (s + v, s2 + v * v));
+    if s2 > 0.0 {
+        s * s / s2
+    } else {
+        0.0
+    }
+}
+
+/// `bins` equal-width bins `(low, high, count)` spanning the smallest to the largest finite
+/// value; the last bin includes its upper edge. Empty when `bins` is 0 or no value is finite.
+pub fn histogram(values: &[f64], bins: usize) -> Vec<(f64, f64, usize)> {
+    let (lo, hi) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &w| {
+            (l.min(w), h.max(w))
+        });
+    if bins == 0 || !lo.is_finite() {
+        return Vec::new();
+    }
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for &w in values.iter().filter(|v| v.is_finite()) {
+        let b = if width > 0.0 {
+            (((w - lo) / width) as usize).min(bins - 1)
+        } else {
+            0
+        };
+        counts[b] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(b, c)| {
+            let low = lo + width * b as f64;
+            let high = if b + 1 == bins {
+                hi
+            } else {
+                lo + width * (b + 1) as f64
+            };
+            (low, high, c)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_counts_every_finite_value_once() {
+        let b = histogram(&[0.0, 0.1, 0.5, 0.9, 1.0, 1.0, f64::NAN], 2);
+        assert_eq!(b, vec![(0.0, 0.5, 2), (0.5, 1.0, 4)]);
+        assert_eq!(histogram(&[2.0; 3], 4)[0].2, 3);
+        assert!(histogram(&[], 3).is_empty());
+        assert!(histogram(&[f64::NAN], 3).is_empty());
+    }
 
     #[test]
     fn kish_ess() {

@@ -3,6 +3,7 @@
 
 use crate::finished_run::FinishedRun;
 use crate::image_data::storage_for;
+use crate::weights_file::csv_field;
 use anyhow::{bail, Context};
 use graft_data::image_io::load_preprocessed;
 use graft_nn::train::{predict_proba, ImageTensors};
@@ -91,13 +92,4 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Quotes a CSV field when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

@@ -96,10 +96,14 @@ pub fn heatmap(
                 } else {
                     0.0
                 };
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(at(j), at(y)), (at(j + 1), at(y + 1))],
-                    shade(t).filled(),
-                )))?;
+                // Empty cells keep the background: with many classes most are empty, and a
+                // rectangle each would make the page megabytes.
+                if c > 0 {
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(at(j), at(y)), (at(j + 1), at(y + 1))],
+                        shade(t).filled(),
+                    )))?;
+                }
                 if k <= MAX_COUNTS && c > 0 {
                     let colour = if t > 0.5 { WHITE } else { BLACK };
                     let size = if k <= 10 { 13 } else { 10 };

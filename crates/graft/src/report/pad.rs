@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct ProxyADistance {
     /// `2 (1 - 2 err)`, in [0, 2]: 0 when the domains cannot be told apart, 2 when they always can.
     pub pad: f64,
-    /// Held-out error of the domain classifier.
+    /// Held-out error of the domain classifier: the mean of the source and target error rates.
     pub error: f64,
     /// Rows the classifier was fitted on and rows it was scored on.
     pub train: usize,
@@ -70,8 +70,19 @@ pub fn proxy_a_distance(
     .fit(&x_fit, &y_fit, None)
     .context("proxy A-distance: fitting the domain classifier")?;
     let pred = model.predict(&x_test)?;
-    let wrong = pred.iter().zip(&y_test).filter(|(p, y)| p != y).count();
-    let error = wrong as f64 / y_test.len() as f64;
+    // The mean of the two domains' error rates, so that unequal sample counts cannot make
+    // "always source" look like a separating classifier.
+    let rate = |domain: usize| {
+        let (wrong, n) = pred
+            .iter()
+            .zip(&y_test)
+            .filter(|(_, &y)| y == domain)
+            .fold((0usize, 0usize), |(w, n), (p, y)| {
+                (w + usize::from(p != y), n + 1)
+            });
+        wrong as f64 / n.max(1) as f64
+    };
+    let error = 0.5 * (rate(0) + rate(1));
     Ok(ProxyADistance {
         pad: (2.0 * (1.0 - 2.0 * error)).clamp(0.0, 2.0),
         error,

@@ -127,7 +127,14 @@ impl RunData {
             })?),
             Err(_) => None,
         };
-        let projection = projection::read(dir)?;
+        // A projection that cannot be read or computed leaves the rest of the report standing.
+        let projection = projection::read(dir).unwrap_or_else(|e| {
+            eprintln!(
+                "warning: the report of {} has no projection: {e:#}",
+                dir.display()
+            );
+            None
+        });
         let name = dir
             .canonicalize()
             .ok()

@@ -22,17 +22,6 @@ pub struct WeightsReport<'a> {
     pub effect: Option<(f64, f64, String, String)>,
 }
 
-/// Kish 1965 ("Survey Sampling"), effective sample size `n / (1 + cv(w)^2) = (sum w)^2 / sum w^2`:
-/// how many unweighted samples the weighted ones are worth; 0 when every weight is 0.
-pub fn kish_ess(w: &[f64]) -> f64 {
-    let (s, s2) = w.iter().fold((0.0, 0.0), |(s, s2), &v| (s + v, s2 + v * v));
-    if s2 > 0.0 {
-        s * s / s2
-    } else {
-        0.0
-    }
-}
-
 /// `weights.csv` -> `weights.report.html`, in the same folder.
 pub fn report_path(weights_file: &Path) -> PathBuf {
     let stem = weights_file
@@ -43,7 +32,7 @@ pub fn report_path(weights_file: &Path) -> PathBuf {
 
 pub fn page(r: &WeightsReport) -> anyhow::Result<String> {
     let n = r.weights.len();
-    let ess = kish_ess(r.weights);
+    let ess = graft_linalg::instance::effective_sample_size(r.weights);
     let sum: f64 = r.weights.iter().sum();
     let max = r.weights.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let min = r.weights.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -152,9 +141,18 @@ mod tests {
 
     #[test]
     fn kish_and_the_page() {
-        assert_eq!(kish_ess(&[1.0; 8]), 8.0);
-        assert!((kish_ess(&[1.0, 0.0, 0.0, 0.0]) - 1.0).abs() < 1e-12);
-        assert_eq!(kish_ess(&[0.0, 0.0]), 0.0);
+        assert_eq!(
+            graft_linalg::instance::effective_sample_size(&[1.0; 8]),
+            8.0
+        );
+        assert!(
+            (graft_linalg::instance::effective_sample_size(&[1.0, 0.0, 0.0, 0.0]) - 1.0).abs()
+                < 1e-12
+        );
+        assert_eq!(
+            graft_linalg::instance::effective_sample_size(&[0.0, 0.0]),
+            0.0
+        );
         assert_eq!(
             report_path(Path::new("out/w.csv")),
             PathBuf::from("out/w.report.html")

@@ -9,8 +9,9 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let bad = || format!("`{s}`: expected a duration such as 90s, 10m, 1h or 1h30m");
     if let Ok(v) = t.parse::<f64>() {
-        return (v.is_finite() && v > 0.0)
-            .then(|| Duration::from_secs_f64(v))
+        return (v > 0.0)
+            .then(|| Duration::try_from_secs_f64(v).ok())
+            .flatten()
             .ok_or_else(bad);
     }
     let (mut total, mut num) = (0.0f64, String::new());
@@ -29,10 +30,10 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         total += v * unit;
         num.clear();
     }
-    if !num.is_empty() || total <= 0.0 || !total.is_finite() {
+    if !num.is_empty() || total <= 0.0 {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 pub struct Budget {
@@ -89,7 +90,17 @@ mod tests {
         assert_eq!(parse("10m").unwrap(), Duration::from_secs(600));
         assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("45").unwrap(), Duration::from_secs(45));
-        for bad in ["", "10x", "m", "-5", "0", "5m3"] {
+        for bad in [
+            "",
+            "10x",
+            "m",
+            "-5",
+            "0",
+            "5m3",
+            "1e30",
+            "99999999999999999999h",
+            "NaN",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -84,6 +84,9 @@ struct Row {
     dir: PathBuf,
     status: String,
     val: Option<f64>,
+    /// Macro-F1 on the held-out part, which breaks ties of accuracy (a few dozen held-out
+    /// samples tie often).
+    f1: Option<f64>,
     seconds: f64,
 }
 
@@ -91,7 +94,8 @@ impl Row {
     fn json(&self) -> Value {
         json!({"strategy": self.name, "what": self.what, "command": self.command,
                "transfer": self.transfer, "run_dir": self.dir.display().to_string(),
-               "status": self.status, "val_accuracy": self.val, "seconds": self.seconds})
+               "status": self.status, "val_accuracy": self.val, "val_macro_f1": self.f1,
+               "seconds": self.seconds})
     }
 }
 
@@ -147,6 +151,10 @@ fn s<T: ToString>(v: T) -> String {
     v.to_string()
 }
 
+fn interrupted() -> bool {
+    crate::interrupt::stop_flag().load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A trial given less time than this could not even load its data.
 const MIN_TRIAL_SECONDS: f64 = 5.0;
 
@@ -181,12 +189,14 @@ impl Search<'_> {
             .map_or(0.0, |r| 2.0 * r.seconds + 5.0)
     }
 
-    /// The row of `rows` with the best held-out accuracy; the earlier (cheaper) on a tie.
+    /// The row of `rows` with the best held-out accuracy, then macro-F1; the earlier
+    /// (cheaper) on a tie of both.
     fn best_of(&self, rows: impl IntoIterator<Item = usize>) -> Option<usize> {
+        let key = |i: usize| (self.rows[i].val, self.rows[i].f1.unwrap_or(0.0));
         rows.into_iter()
             .filter(|&i| self.rows[i].val.is_some())
             .fold(None, |b: Option<usize>, i| match b {
-                Some(b) if self.rows[b].val >= self.rows[i].val => Some(b),
+                Some(b) if key(b) >= key(i) => Some(b),
                 _ => Some(i),
             })
     }
@@ -205,6 +215,7 @@ impl Search<'_> {
             dir: dir.clone(),
             status: String::new(),
             val: None,
+            f1: None,
             seconds: 0.0,
         };
         if let Some(need) = need {
@@ -214,6 +225,11 @@ impl Search<'_> {
                 self.rows.push(row);
                 return Ok(None);
             }
+        }
+        if interrupted() {
+            row.status = "skipped: interrupted".into();
+            self.rows.push(row);
+            return Ok(None);
         }
         // Too little left to train anything (the first trial, the baseline, always runs).
         if left - self.reserve() < MIN_TRIAL_SECONDS && !self.rows.is_empty() || left < 1.0 {
@@ -233,12 +249,8 @@ impl Search<'_> {
         row.seconds = secs;
         match ended {
             Ended::Finished(v) => {
-                let val = if t.command == "adapt" {
-                    v["accuracy"].as_f64()
-                } else {
-                    v["val"]["accuracy"].as_f64()
-                };
-                row.val = val;
+                row.val = v["accuracy"].as_f64();
+                row.f1 = v["macro_f1"].as_f64();
                 row.status = "finished".into();
                 self.budget.learn(t.command, t.work, secs);
             }
@@ -324,7 +336,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             model.clone(),
             s("--data"),
             splits.train.clone(),
-            s("--val"),
+            // Measured on the held-out part at the last epoch, as the adaptation trials are:
+            // as `--val` it would also pick the epoch, flattering these trials.
+            s("--test"),
             splits.val.clone(),
             s("--epochs"),
             s(target_epochs),
@@ -348,7 +362,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     // 2. A source model, unless pre-trained weights were given.
     let n_source = match &source {
-        Some(src) => Some(a.source_samples.unwrap_or(count(src)?)),
+        Some(src) => Some(match a.source_samples {
+            Some(n) => n,
+            None => count(src)?,
+        }),
         None => None,
     };
     // An adaptation run with `samples` source samples for `epochs`, and its cost.
@@ -380,7 +397,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         (v, (2 * samples * epochs) as f64)
     };
     if let (None, Some(n)) = (&weights, n_source) {
-        let (args, work) = adapt_run(n, epochs_for(n, 64, 1000, 3, 20), &["--method", "none"]);
+        // From random weights on plenty of labels: the rate `graft pretrain` is shown with.
+        let epochs = epochs_for(n, 64, 1000, 3, 20);
+        let (args, work) = adapt_run(n, epochs, &["--method", "none", "--lr", "0.05"]);
         if let Some(i) = search.attempt(Try {
             name: "source model",
             what: "trained on the source labels, used as it is".into(),
@@ -605,12 +624,18 @@ fn finish(
                 .arg("eval")
                 .arg(&win_dir)
                 .args(["--data", t, "--json"])
-                .stderr(std::process::Stdio::null())
                 .output()
                 .context("measuring the winner on the test set")?;
             test_accuracy = serde_json::from_slice::<Value>(&out.stdout)
                 .ok()
                 .and_then(|v| v["accuracy"].as_f64());
+            if test_accuracy.is_none() {
+                let e = String::from_utf8_lossy(&out.stderr);
+                warnings.push(format!(
+                    "measuring {win_name} on {t} failed: {}",
+                    e.lines().last().unwrap_or("no message")
+                ));
+            }
             final_dir = Some(win_dir.clone());
         }
     } else {
@@ -626,7 +651,8 @@ fn finish(
         let left = search.budget.left().as_secs_f64();
         let fdir = search.dir.join("final");
         if fdir.exists() {
-            std::fs::remove_dir_all(&fdir)?;
+            std::fs::remove_dir_all(&fdir)
+                .with_context(|| format!("clearing {}", fdir.display()))?;
         }
         let mut args = vec![s(win_cmd), s("--recipe"), winner_path.display().to_string()];
         args.extend(search.machine.iter().cloned());
@@ -634,7 +660,11 @@ fn finish(
             "  training {win_name} again on all {} labels",
             splits.n_train + splits.n_val
         ));
-        let (ended, _) = trial::run(&args, &fdir, Duration::from_secs_f64(left.max(1.0)))?;
+        let ended = if interrupted() {
+            Ended::Interrupted
+        } else {
+            trial::run(&args, &fdir, Duration::from_secs_f64(left.max(1.0)))?.0
+        };
         match ended {
             Ended::Finished(v) => {
                 test_accuracy = v["accuracy"].as_f64();
@@ -681,7 +711,7 @@ fn finish(
     )?;
     if search.quiet {
         println!("{results}");
-        return Ok(());
+        return exit_if_interrupted();
     }
     println!(
         "\n{:<24} {:>9}  {:>8}  status",
@@ -721,6 +751,15 @@ fn finish(
         used,
         search.budget.total().as_secs_f64()
     );
+    exit_if_interrupted()
+}
+
+/// After Ctrl-C the table so far is written, and graft exits with 130 as every command does.
+fn exit_if_interrupted() -> anyhow::Result<()> {
+    if interrupted() {
+        eprintln!("interrupted: the strategies tried so far are in auto.json");
+        std::process::exit(130);
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! every command reads: CSV manifests for images, .npz for arrays.
 
 use crate::image_data::is_image_source;
+use crate::weights_file::csv_field;
 use anyhow::{bail, Context};
 use graft_data::arrays::open_array_spec;
 use graft_data::image_folder::ImageDataset;
@@ -52,6 +53,17 @@ pub fn write(
             .unwrap_or_else(|| (0..k).map(|i| i.to_string()).collect());
         (y, names)
     };
+    if let Some(i) = labels
+        .iter()
+        .position(|&l| l < 0 || l as usize >= names.len())
+    {
+        bail!(
+            "{spec}: sample {i} has label {} but there are {} classes; graft auto needs every \
+             sample of --data labelled",
+            labels[i],
+            names.len()
+        );
+    }
     let kept: Vec<i64> = match per_class {
         Some(0) => bail!("--labels-per-class must be at least 1"),
         Some(k) => labels_per_class(&labels, k, seed),
@@ -85,6 +97,24 @@ pub fn write(
             write_arrays(&ds, idx, &names, &file(name))?;
         }
     }
+    // The commands must find the same classes, in the same order, in every split.
+    let again: Vec<String> = if images {
+        ImageDataset::open(&file("all"))?.classes
+    } else {
+        let ds = open_array_spec(&file("all").display().to_string())?;
+        let k = ds.num_classes();
+        ds.class_names
+            .unwrap_or_else(|| (0..k).map(|i| i.to_string()).collect())
+    };
+    if again != names {
+        bail!(
+            "{spec}: its classes [{}] come back as [{}] from the split written to {}; rename \
+             the classes (e.g. zero-padded numbers) so that they sort the same either way",
+            names.join(", "),
+            again.join(", "),
+            dir.display()
+        );
+    }
     let s = |p: PathBuf| p.display().to_string();
     Ok(Splits {
         train: s(file("train")),
@@ -97,10 +127,6 @@ pub fn write(
     })
 }
 
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 fn write_manifest(ds: &ImageDataset, idx: &[usize], out: &Path) -> anyhow::Result<()> {
     let mut text = String::from("path,label\n");
     for &i in idx {
@@ -109,8 +135,8 @@ fn write_manifest(ds: &ImageDataset, idx: &[usize], out: &Path) -> anyhow::Resul
             std::path::absolute(p).with_context(|| format!("{}: no absolute path", p.display()))?;
         text.push_str(&format!(
             "{},{}\n",
-            quoted(&p.display().to_string()),
-            quoted(&ds.classes[*l])
+            csv_field(&p.display().to_string()),
+            csv_field(&ds.classes[*l])
         ));
     }
     graft_data::atomic::write_atomic_bytes(out, text.as_bytes())?;
@@ -143,25 +169,62 @@ fn write_arrays(
         NpyOut::F32(&x32)
     };
     let y = ds.y.as_ref().expect("checked labelled");
-    // Labels as the file gave them, so that the classes are found again in the same order.
-    let numeric: Option<Vec<i64>> = names.iter().map(|n| n.parse::<i64>().ok()).collect();
-    let (yi, ys): (Vec<i64>, Vec<String>) = match &numeric {
-        Some(vals) => (
-            idx.iter().map(|&i| vals[y[i] as usize]).collect(),
-            Vec::new(),
-        ),
-        None => (
-            Vec::new(),
-            idx.iter().map(|&i| names[y[i] as usize].clone()).collect(),
-        ),
-    };
-    let yv = if numeric.is_some() {
-        NpyOut::I64(&yi)
-    } else {
-        NpyOut::Str(&ys)
-    };
-    graft_data::atomic::write_atomic(out, |w| {
-        write_npz(w, &[("X", &shape, x), ("y", &[idx.len()], yv)])
-    })?;
+    let yi: Vec<i64> = idx.iter().map(|&i| y[i]).collect();
+    // Class indices, with the names beside them unless they are the indices themselves.
+    let plain = names.iter().enumerate().all(|(i, n)| *n == i.to_string());
+    let (n, k) = ([idx.len()], [names.len()]);
+    let mut arrays = vec![("X", shape.as_slice(), x), ("y", &n[..], NpyOut::I64(&yi))];
+    if !plain {
+        arrays.push(("class_names", &k[..], NpyOut::Str(names)));
+    }
+    graft_data::atomic::write_atomic(out, |w| write_npz(w, &arrays))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npz(path: &Path, y: &[i64], names: Option<&[String]>) {
+        let x: Vec<u8> = (0..y.len() * 16).map(|i| (i % 251) as u8).collect();
+        let shape = [y.len(), 4, 4];
+        let (n, k) = ([y.len()], [names.map_or(0, |n| n.len())]);
+        let mut arrays = vec![
+            ("X", &shape[..], NpyOut::U8(&x)),
+            ("y", &n[..], NpyOut::I64(y)),
+        ];
+        if let Some(n) = names {
+            arrays.push(("class_names", &k[..], NpyOut::Str(n)));
+        }
+        graft_data::atomic::write_atomic(path, |w| write_npz(w, &arrays)).unwrap();
+    }
+
+    #[test]
+    fn named_classes_keep_their_order_and_every_split_has_every_class() {
+        let d = tempfile::tempdir().unwrap();
+        let names: Vec<String> = ["zebra", "ant", "moth"].map(String::from).to_vec();
+        let y: Vec<i64> = (0..30).map(|i| i % 3).collect();
+        let p = d.path().join("d.npz");
+        npz(&p, &y, Some(&names));
+        let s = write(p.to_str().unwrap(), Some(6), 0.3, 1, &d.path().join("s")).unwrap();
+        assert_eq!((s.n_train, s.n_val, s.classes), (12, 6, 3));
+        for f in [&s.train, &s.val, &s.all] {
+            let ds = open_array_spec(f).unwrap();
+            assert_eq!(ds.class_names.as_deref(), Some(&names[..]), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_class_with_one_sample_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("d.npz");
+        npz(&p, &[0, 1, 1, 0, 2], None);
+        let e = write(p.to_str().unwrap(), None, 0.3, 1, &d.path().join("s"))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("class 2 has 1 labelled sample"),
+            "{e}"
+        );
+    }
 }

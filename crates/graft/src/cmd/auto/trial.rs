@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -36,7 +37,10 @@ pub fn run(args: &[String], dir: &Path, limit: Duration) -> anyhow::Result<(Ende
     let out = std::fs::File::create(&out_path)
         .with_context(|| format!("creating {}", out_path.display()))?;
     let t0 = Instant::now();
+    // A process group of its own: a terminal's Ctrl-C reaches this process only, which passes
+    // it on once.
     let mut child = Command::new(exe)
+        .process_group(0)
         .args(args)
         .arg("--out")
         .arg(dir)
@@ -51,6 +55,12 @@ pub fn run(args: &[String], dir: &Path, limit: Duration) -> anyhow::Result<(Ende
             break Some(s);
         }
         if crate::interrupt::stop_flag().load(Ordering::Relaxed) {
+            // The child, in a process group of its own, saves its checkpoint on the one SIGINT
+            // passed on (a second would make it quit without saving).
+            // SAFETY: kill(2) with a pid this process spawned and has not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+            }
             let _ = child.wait();
             return Ok((Ended::Interrupted, t0.elapsed().as_secs_f64()));
         }
@@ -71,11 +81,16 @@ pub fn run(args: &[String], dir: &Path, limit: Duration) -> anyhow::Result<(Ende
         let msg = tail.into_iter().rev().collect::<Vec<_>>().join(" | ");
         return Ok((Ended::Failed(msg), secs));
     }
-    let text = std::fs::read_to_string(&out_path)?;
-    let v = text
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    match text
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str::<Value>(l).ok())
-        .with_context(|| format!("{}: no JSON summary from the trial", out_path.display()))?;
-    Ok((Ended::Finished(v), secs))
+    {
+        Some(v) => Ok((Ended::Finished(v), secs)),
+        None => Ok((
+            Ended::Failed(format!("{}: no JSON summary", out_path.display())),
+            secs,
+        )),
+    }
 }
