@@ -103,11 +103,20 @@ fn parse_descr(descr: &str) -> std::result::Result<Dtype, String> {
         "i" if [1, 2, 4, 8].contains(&n) => (Kind::Int, n),
         "u" if [1, 2, 4, 8].contains(&n) => (Kind::Uint, n),
         "f" if [2, 4, 8].contains(&n) => (Kind::Float, n),
-        "U" => (Kind::Unicode, 4 * n),
+        "U" => (
+            Kind::Unicode,
+            n.checked_mul(4)
+                .ok_or_else(|| format!("unsupported dtype '{descr}': elements too wide"))?,
+        ),
         "S" | "a" => (Kind::Bytes, n),
         "O" => return Err("object arrays (pickled Python objects) cannot be read; save plain numeric or string arrays".into()),
         _ => return Err(format!("unsupported dtype '{descr}' (supported: bool, int8..int64, uint8..uint64, float16/32/64, fixed-width strings)")),
     };
+    if size == 0 {
+        // numpy never writes zero-width strings (it widens them to 1), and any count of them
+        // would fit in no data at all.
+        return Err(format!("unsupported dtype '{descr}': zero-width elements"));
+    }
     Ok(Dtype {
         kind,
         size,
@@ -317,9 +326,6 @@ fn decode(raw: &[u8], dt: &Dtype, n: usize) -> std::result::Result<NpyData, Stri
             u64::from_le_bytes(b)
         }
     };
-    if dt.size == 0 {
-        return Ok(NpyData::Str(vec![String::new(); n]));
-    }
     let chunks = raw.chunks_exact(dt.size).take(n);
     Ok(match dt.kind {
         Kind::Bool => NpyData::Bool(raw.iter().take(n).map(|&b| b != 0).collect()),
@@ -670,6 +676,17 @@ mod tests {
             None,
             Some(bytes.len() as u64),
         )
+    }
+
+    #[test]
+    fn zero_width_strings_are_refused() {
+        // Found by the npy fuzz target: 33e9 '<U0' strings fit in no data and were allocated.
+        let b = npy_bytes("<U0", false, "(33333333333,)", &[]);
+        let e = parse(&b).unwrap_err().to_string();
+        assert!(e.contains("zero-width elements"), "{e}");
+        let b = npy_bytes("<U4611686018427387904", false, "(1,)", &[]);
+        let e = parse(&b).unwrap_err().to_string();
+        assert!(e.contains("too wide"), "{e}");
     }
 
     #[test]
