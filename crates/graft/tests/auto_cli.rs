@@ -143,3 +143,47 @@ fn bad_input_is_named() {
     let e = run(&["--models", "nosuchnet"]);
     assert!(e.contains("nosuchnet"), "{e}");
 }
+
+#[test]
+fn ctrl_c_stops_the_running_trial_writes_the_table_and_exits_130() {
+    let d = tempfile::tempdir().unwrap();
+    let src = digits_npz(d.path(), "src.npz", DigitDomain::Source, 2000, 1);
+    let tgt = digits_npz(d.path(), "tgt.npz", DigitDomain::Target, 60, 2);
+    let out = d.path().join("auto");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(["auto", "--data", s(&tgt), "--source", s(&src)])
+        .args(["--threads", "1", "--out", s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the source model's trial has started, as a user's Ctrl-C would.
+    let started = out.join("trials").join("source-model.log");
+    let t0 = std::time::Instant::now();
+    while !started.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("auto.json")).unwrap()).unwrap();
+    let status: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status[0], "finished", "{status:?}");
+    let stopped = status.iter().position(|s| *s == "interrupted").unwrap();
+    assert!(
+        status[stopped + 1..]
+            .iter()
+            .all(|s| *s == "skipped: interrupted"),
+        "{status:?}"
+    );
+}
