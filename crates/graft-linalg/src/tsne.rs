@@ -93,9 +93,24 @@ impl Tsne {
     /// Embeds the rows of `x`. Deterministic: the start is the PCA projection of `x`.
     pub fn fit(&self, x: &Matrix) -> Result<Embedding> {
         self.check(x)?;
+        self.fit_from(x, &pca_layout(x)?)
+    }
+
+    /// Embeds the rows of `x` from `layout` (one 2-D point per row, e.g. a PCA projection of
+    /// `x` the caller has already computed), scaled as `init="pca"` scales its start.
+    pub fn fit_from(&self, x: &Matrix, layout: &Matrix) -> Result<Embedding> {
+        self.check(x)?;
+        if layout.rows() != x.rows() || layout.cols() != 2 {
+            return Err(LinalgError::param(
+                "tsne: start layout",
+                format!("{}x{}", layout.rows(), layout.cols()),
+                "one 2-D point per row of the samples",
+            ));
+        }
+        validate::matrix("tsne: start layout", layout)?;
         let n = x.rows();
         let p = joint_probabilities(x, self.perplexity)?;
-        let mut y = pca_start(x)?;
+        let mut y = scaled_start(layout);
         let lr = self
             .learning_rate
             .unwrap_or_else(|| (n as f64 / self.early_exaggeration / 4.0).max(50.0));
@@ -247,26 +262,28 @@ fn conditional_row(row: &mut [f64], i: usize, perplexity: f64) {
     }
 }
 
-/// scikit-learn's `init="pca"`: the first two principal components, scaled so that the first
-/// has standard deviation 1e-4 (a small start keeps the early iterations stable).
-fn pca_start(x: &Matrix) -> Result<Vec<f64>> {
+/// The first two principal components of the rows of `x` (one feature: itself and a zero
+/// axis).
+fn pca_layout(x: &Matrix) -> Result<Matrix> {
     let n = x.rows();
-    let y = if x.cols() >= 2 {
+    if x.cols() >= 2 {
         // The joint PCA of two identical domains is the PCA of the rows.
         let labels = vec![0usize; n];
-        Pca { dim: 2 }.fit(&Domains::new(x, &labels, x))?.source
-    } else {
-        let mut data = Vec::with_capacity(2 * n);
-        for i in 0..n {
-            data.extend([x.get(i, 0), 0.0]);
-        }
-        Matrix::new(n, 2, data)?
-    };
-    let first: Vec<f64> = (0..n).map(|i| y.get(i, 0)).collect();
+        return Ok(Pca { dim: 2 }.fit(&Domains::new(x, &labels, x))?.source);
+    }
+    let data = (0..n).flat_map(|i| [x.get(i, 0), 0.0]).collect();
+    Matrix::new(n, 2, data)
+}
+
+/// scikit-learn's `init="pca"` scaling: the layout shrunk so that its first axis has standard
+/// deviation 1e-4 (a small start keeps the early iterations stable).
+fn scaled_start(layout: &Matrix) -> Vec<f64> {
+    let n = layout.rows();
+    let first: Vec<f64> = (0..n).map(|i| layout.get(i, 0)).collect();
     let mean = first.iter().sum::<f64>() / n as f64;
     let sd = (first.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
     let scale = if sd > 0.0 { 1e-4 / sd } else { 1.0 };
-    Ok(y.into_data().into_iter().map(|v| v * scale).collect())
+    layout.data().iter().map(|v| v * scale).collect()
 }
 
 /// One stage of gradient descent: its momentum and iteration range.

@@ -156,9 +156,9 @@ fn points(m: &Matrix) -> Vec<[f32; 2]> {
         .collect()
 }
 
-/// PCA of source and target together (graft-linalg's joint PCA) with each axis's share of the
-/// variance.
-fn pca(s: &Matrix, t: &Matrix) -> anyhow::Result<(Vec<[f32; 2]>, [f64; 2])> {
+/// PCA of source and target together (graft-linalg's joint PCA), source rows first, with each
+/// axis's share of the variance.
+fn pca(s: &Matrix, t: &Matrix) -> anyhow::Result<(Matrix, [f64; 2])> {
     // One feature: a zero second axis, so that the plot still shows the first.
     let widen = |m: &Matrix| -> anyhow::Result<Matrix> {
         if m.cols() >= 2 {
@@ -188,7 +188,8 @@ fn pca(s: &Matrix, t: &Matrix) -> anyhow::Result<(Vec<[f32; 2]>, [f64; 2])> {
             0.0
         }
     };
-    Ok((points(&joint), [share(0), share(1)]))
+    let shares = [share(0), share(1)];
+    Ok((joint, shares))
 }
 
 fn view(
@@ -198,7 +199,7 @@ fn view(
     notes: &mut Vec<String>,
     when: &str,
 ) -> anyhow::Result<View> {
-    let (pca, pca_variance) = pca(s, t).with_context(|| format!("PCA of the features {when}"))?;
+    let (joint, pca_variance) = pca(s, t).with_context(|| format!("PCA of the features {when}"))?;
     let n = s.rows() + t.rows();
     let (tsne, tsne_kl) = if (8..=TSNE_MAX_POINTS).contains(&n) {
         let perplexity = 30f64.min((n as f64 - 1.0) / 3.0);
@@ -206,7 +207,8 @@ fn view(
             perplexity,
             ..Default::default()
         }
-        .fit(&stacked(s, t)?)
+        // The PCA just computed is t-SNE's `init="pca"` start: no second eigen-decomposition.
+        .fit_from(&stacked(s, t)?, &joint)
         .with_context(|| format!("t-SNE of the features {when}"))?;
         (Some(points(&e.points)), Some(e.kl_divergence))
     } else {
@@ -220,7 +222,7 @@ fn view(
         }
     };
     Ok(View {
-        pca,
+        pca: points(&joint),
         pca_variance,
         tsne,
         tsne_kl,
