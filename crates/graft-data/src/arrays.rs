@@ -248,21 +248,26 @@ pub fn open_arrays(path: &Path) -> Result<ArrayDataset> {
 /// that full name exists, the arrays `NAME_X` and `NAME_y` of the archive: one .npz can hold
 /// several splits or domains (`mnist_usps.npz:mnist`, `data.npz:train`).
 pub fn open_array_spec(spec: &str) -> Result<ArrayDataset> {
-    let path = Path::new(spec);
-    if !path.exists() {
-        if let Some((file, name)) = spec.rsplit_once(':') {
-            let fp = Path::new(file);
-            if fp.is_file() {
-                let x_key = format!("{name}_X");
-                let y_key = format!("{name}_y");
-                let z = NpzFile::open(fp)?;
-                let y = z.contains(&y_key).then_some(y_key.as_str());
-                drop(z);
-                return read_npz(fp, &x_key, y);
-            }
-        }
+    if let Some((file, name)) = split_array_spec(spec) {
+        let fp = Path::new(file);
+        let x_key = format!("{name}_X");
+        let y_key = format!("{name}_y");
+        let z = NpzFile::open(fp)?;
+        let y = z.contains(&y_key).then_some(y_key.as_str());
+        drop(z);
+        return read_npz(fp, &x_key, y);
     }
-    open_arrays(path)
+    open_arrays(Path::new(spec))
+}
+
+/// `(FILE, NAME)` when `spec` names the arrays `NAME` of an existing file as `FILE:NAME` (and
+/// no file of the full name exists), as [`open_array_spec`] reads it.
+pub fn split_array_spec(spec: &str) -> Option<(&str, &str)> {
+    if Path::new(spec).exists() {
+        return None;
+    }
+    spec.rsplit_once(':')
+        .filter(|(file, _)| Path::new(file).is_file())
 }
 
 #[cfg(test)]

@@ -116,11 +116,9 @@ fn absolute_spec(spec: &str) -> String {
     if p.exists() {
         return std::path::absolute(p).map_or(spec.to_string(), |a| a.display().to_string());
     }
-    if let Some((file, part)) = spec.rsplit_once(':') {
-        if Path::new(file).exists() {
-            if let Ok(a) = std::path::absolute(file) {
-                return format!("{}:{part}", a.display());
-            }
+    if let Some((file, part)) = graft_data::arrays::split_array_spec(spec) {
+        if let Ok(a) = std::path::absolute(file) {
+            return format!("{}:{part}", a.display());
         }
     }
     spec.to_string()
