@@ -264,8 +264,9 @@ pub fn analyse(dir: &Path, seed: u64) -> anyhow::Result<Projection> {
     Ok(p)
 }
 
-/// `dir/projection.json` when present (computed again from the features when only they are).
-pub fn read(dir: &Path) -> anyhow::Result<Option<Projection>> {
+/// `dir/projection.json` when present (computed again from the features when only they are,
+/// with the run's `seed`).
+pub fn read(dir: &Path, seed: u64) -> anyhow::Result<Option<Projection>> {
     let p = dir.join(FILE);
     if p.exists() {
         let text =
@@ -280,11 +281,6 @@ pub fn read(dir: &Path) -> anyhow::Result<Option<Projection>> {
         return Ok(Some(v));
     }
     if dir.join(FEATURES_FILE).exists() {
-        let seed = std::fs::read_to_string(dir.join("summary.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["seed"].as_u64())
-            .unwrap_or(0);
         return analyse(dir, seed).map(Some);
     }
     Ok(None)
@@ -316,7 +312,7 @@ mod tests {
         let back = Features::load(dir.path()).unwrap();
         assert_eq!(back.source_labels, f.source_labels);
         assert!((back.target_after.get(3, 0) - f.target_after.get(3, 0)).abs() < 1e-5);
-        let p = read(dir.path())
+        let p = read(dir.path(), 0)
             .unwrap()
             .expect("computed from the features");
         assert_eq!((p.source, p.target, p.feature_dim), (30, 20, 4));
@@ -330,12 +326,12 @@ mod tests {
         assert!(pa.pad > pb.pad, "after {pa:?} before {pb:?}");
         assert!(dir.path().join(FILE).exists());
         assert_eq!(
-            read(dir.path()).unwrap().unwrap(),
+            read(dir.path(), 0).unwrap().unwrap(),
             p,
             "read back as written"
         );
         std::fs::write(dir.path().join(FILE), "{").unwrap();
-        let e = read(dir.path()).unwrap_err().to_string();
+        let e = read(dir.path(), 0).unwrap_err().to_string();
         assert!(
             e.contains("projection.json") && e.contains("not the projection"),
             "{e}"

@@ -128,7 +128,9 @@ impl RunData {
             Err(_) => None,
         };
         // A projection that cannot be read or computed leaves the rest of the report standing.
-        let projection = projection::read(dir).unwrap_or_else(|e| {
+        // The summary read above gives the seed: the same projection as the run's own.
+        let seed = summary["seed"].as_u64().unwrap_or(0);
+        let projection = projection::read(dir, seed).unwrap_or_else(|e| {
             eprintln!(
                 "warning: the report of {} has no projection: {e:#}",
                 dir.display()
