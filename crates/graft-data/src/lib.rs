@@ -10,6 +10,8 @@
 //! - [`arrays`]: numeric datasets ([`ArrayDataset`]) from IDX, .npz/.npy, svmlight, CSV tables
 //!   and feature files; [`npy`] is the NumPy format itself.
 //! - [`features`]: the feature file of `graft extract` ([`FeatureSet`]), safetensors or npz.
+//! - [`text`]: labelled text (JSONL, CSV columns, folders of .txt, Blitzer review files) and
+//!   tokenisation from a Hugging Face `tokenizer.json`.
 //! - [`atomic`]: every file graft writes goes through a temporary and a rename.
 //!
 //! Every error is a [`DataError`] that names the file, where in it, and what was expected.
@@ -29,6 +31,7 @@ mod resample;
 mod svmlight;
 pub mod synth_digits;
 pub mod testdata;
+pub mod text;
 
 pub use arrays::ArrayDataset;
 pub use error::{DataError, Result};

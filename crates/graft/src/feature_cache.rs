@@ -1,6 +1,7 @@
 //! Features extracted once and reused: a cache keyed by everything that determines them (model,
 //! weights hash, stage, preprocessing, and the data listing: every file's path, size, mtime and
-//! label), so a second `graft probe` or `graft rank` on the same data never runs the backbone.
+//! label; for texts, the texts and labels themselves), so a second `graft probe` or `graft rank`
+//! on the same data never runs the backbone.
 
 use crate::cmd::extract::{extract, Extracted, Request};
 use anyhow::Context;
@@ -26,6 +27,14 @@ pub fn cache_dir() -> PathBuf {
 
 /// The cache key of a request: SHA-256 of a canonical description of its inputs.
 fn key(r: &Request<'_>) -> anyhow::Result<String> {
+    if graft_nn::models::bert::load::is_text_model(r.model) {
+        let mut h = Sha256::new();
+        crate::text_features::describe(r, &mut |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        })?;
+        return Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect());
+    }
     let spec = graft_nn::models::find(r.model)?;
     let stage = match r.stage {
         Some(s) => s.to_string(),

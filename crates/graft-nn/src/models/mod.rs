@@ -2,6 +2,7 @@
 //! efficientnet_pytorch), and the registry that maps names to them.
 
 pub mod backbone;
+pub mod bert;
 pub mod efficientnet_lite;
 pub mod layers;
 pub mod lenet;

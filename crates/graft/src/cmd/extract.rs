@@ -2,10 +2,12 @@
 //! everything needed to trust and reuse them later (model, weights hash, stage, preprocessing,
 //! class names, file paths).
 
+use crate::text_features::TextArgs;
 use anyhow::{bail, Context};
 use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::loader::{image_batches, LoaderOptions};
+use graft_nn::models::bert::load::is_text_model;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,9 @@ use tch::{Device, Kind, Tensor};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Registry name of the backbone (see `graft models`)
+    /// Registry name of the backbone (see `graft models`), or a text model folder
+    /// (config.json, tokenizer.json and weights of a BERT, MiniLM or DistilBERT encoder, as
+    /// Hugging Face and sentence-transformers save them)
     #[arg(long)]
     pub(crate) model: String,
     /// Pretrained weights: a .safetensors or PyTorch .pth file, a folder holding one, or
@@ -24,7 +28,9 @@ pub struct Args {
     #[arg(long)]
     pub(crate) weights: Option<String>,
     /// Images: a folder with one subfolder per class (torchvision ImageFolder layout), or a CSV
-    /// manifest with columns path,label
+    /// manifest with columns path,label. Texts (with a text model): JSONL, CSV/TSV with text and
+    /// label columns, a folder with one subfolder of .txt files per class, or Blitzer .review
+    /// files
     #[arg(long)]
     pub(crate) data: PathBuf,
     /// Take the features at the end of this stage instead of the last one
@@ -53,6 +59,8 @@ pub struct Args {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) text: TextArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +93,8 @@ pub struct Request<'a> {
     /// LEEP); the weights must then include the head.
     pub with_source_probs: bool,
     pub quiet: bool,
+    /// How texts are read, for a text model.
+    pub text: &'a TextArgs,
 }
 
 /// Extracted features, and the images left out with `skip_bad`.
@@ -99,6 +109,9 @@ pub struct Extracted {
 pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     if r.batch_size == 0 {
         bail!("--batch-size must be at least 1");
+    }
+    if is_text_model(r.model) {
+        return crate::text_features::extract_text(r);
     }
     tch::manual_seed(r.seed as i64);
     let spec = graft_nn::models::find(r.model)?;
@@ -251,6 +264,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         skip_bad: args.skip_bad,
         with_source_probs: false,
         quiet: args.json,
+        text: &args.text,
     })?;
     match format {
         Format::Safetensors => set.write_safetensors(&args.out),
@@ -264,8 +278,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let secs = t0.elapsed().as_secs_f64();
     let rate = n as f64 / secs;
+    let unit = if set.metadata.contains_key("max_length") {
+        "texts"
+    } else {
+        "images"
+    };
+    let truncated: usize = set
+        .metadata
+        .get("texts_truncated")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     if args.json {
-        let v = json!({
+        let mut v = json!({
             "command": "extract",
             "out": args.out.display().to_string(),
             "format": format!("{format:?}").to_lowercase(),
@@ -277,18 +301,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "skipped": skipped.len(),
             "skipped_files": skipped.iter().map(|(p, why)| json!({"path": p.display().to_string(), "error": why})).collect::<Vec<_>>(),
             "seconds": secs,
-            "images_per_second": rate,
+            "texts_truncated": truncated,
             "threads": threads,
             "device": args.device,
         });
+        v[format!("{unit}_per_second")] = json!(rate);
         println!("{v}");
     } else {
         println!(
-            "extracted {n} x {d} features ({} at {stage}) from {} in {secs:.1} s ({rate:.1} images/s) -> {}",
+            "extracted {n} x {d} features ({} at {stage}) from {} in {secs:.1} s ({rate:.1} {unit}/s) -> {}",
             model_name,
             args.data.display(),
             args.out.display()
         );
+        if truncated > 0 {
+            println!("{truncated} of {n} texts were longer than the token limit and were cut");
+        }
         if !skipped.is_empty() {
             println!("skipped {} unreadable file(s):", skipped.len());
             for (p, why) in &skipped {

@@ -36,10 +36,11 @@ pub struct Args {
     /// with X and y, svmlight, or CSV
     #[arg(long, conflicts_with = "data")]
     pub features: Option<PathBuf>,
-    /// Extract the training features from this image folder with --model (cached)
+    /// Extract the training features from this image folder (or text data, with a text
+    /// model) with --model (cached)
     #[arg(long, requires = "model")]
     pub data: Option<PathBuf>,
-    /// Backbone for --data (see `graft models`)
+    /// Backbone for --data: a registry name (see `graft models`) or a text model folder
     #[arg(long)]
     pub model: Option<String>,
     /// Weights of the backbone for --data
@@ -92,6 +93,8 @@ pub struct Args {
     /// Print the result as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub text: crate::text_features::TextArgs,
 }
 
 fn parse_auto<T: std::str::FromStr>(flag: &str, v: &str) -> anyhow::Result<Option<T>> {
@@ -213,6 +216,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             skip_bad: false,
             with_source_probs: false,
             quiet: a.json,
+            text: &a.text,
         })?;
         let src = data.clone();
         Ok((

@@ -7,6 +7,7 @@ use crate::feature_cache::cached_features;
 use crate::feature_input::Labelled;
 use anyhow::{bail, Context};
 use graft_linalg::{scores, Matrix};
+use graft_nn::models::bert::load::{is_text_model, text_stage_names};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -24,7 +25,8 @@ pub enum Score {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Candidate backbones, comma-separated (see `graft models`)
+    /// Candidate backbones, comma-separated: registry names (see `graft models`) or text model
+    /// folders
     #[arg(long, value_delimiter = ',', required = true)]
     pub models: Vec<String>,
     /// Their weights, comma-separated in the same order (one per model)
@@ -33,7 +35,7 @@ pub struct Args {
     /// Stages to rank as candidates too, comma-separated (each model's last stage otherwise)
     #[arg(long, value_delimiter = ',')]
     pub stages: Vec<String>,
-    /// Labelled target images (folder or manifest)
+    /// Labelled target data: images (folder or manifest), or texts for text models
     #[arg(long)]
     pub data: PathBuf,
     /// Score that orders the table
@@ -47,6 +49,8 @@ pub struct Args {
     pub device: String,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub text: crate::text_features::TextArgs,
 }
 
 /// One ranked candidate.
@@ -86,11 +90,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for (i, model) in a.models.iter().enumerate() {
         let weights = a.weights.get(i).map(String::as_str);
-        let spec = graft_nn::models::find(model)?;
+        let known = if is_text_model(model) {
+            text_stage_names(model)?
+        } else {
+            graft_nn::models::find(model)?.stage_names()
+        };
         let mut stages: Vec<Option<String>> = a
             .stages
             .iter()
-            .filter(|s| spec.stage_names().contains(&s.as_str()))
+            .filter(|s| known.contains(&s.as_str()))
             .map(|s| Some(s.clone()))
             .collect();
         if stages.is_empty() {
@@ -109,6 +117,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 skip_bad: false,
                 with_source_probs: with_probs,
                 quiet: a.json,
+                text: &a.text,
             };
             // The source head's predictions need the head in the weights; without it (or without
             // weights) LEEP and NCE are left out for this candidate.

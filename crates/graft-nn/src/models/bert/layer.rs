@@ -1,0 +1,224 @@
+//! The pieces of a BERT-family encoder, each created under the key names of its checkpoints
+//! (Devlin et al. 2019, sec. 3; Vaswani et al. 2017, eq. 1 for the attention).
+
+use super::config::{Activation, BertConfig, Family};
+use crate::models::layers::Linear;
+use crate::Result;
+use tch::nn::{Init, Path};
+use tch::Tensor;
+
+/// Hugging Face's `initializer_range`: weights of fresh layers are N(0, 0.02), as
+/// `BertPreTrainedModel._init_weights` draws them.
+const INIT_STD: f64 = 0.02;
+
+fn normal() -> Init {
+    Init::Randn {
+        mean: 0.0,
+        stdev: INIT_STD,
+    }
+}
+
+/// A dense layer initialised as BERT's (normal weights, zero bias).
+pub fn dense(p: &Path, in_features: i64, out_features: i64) -> Linear {
+    Linear {
+        weight: p.var("weight", &[out_features, in_features], normal()),
+        bias: p.var("bias", &[out_features], Init::Const(0.0)),
+    }
+}
+
+#[derive(Debug)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(p: &Path, dim: i64, eps: f64) -> Self {
+        LayerNorm {
+            weight: p.var("weight", &[dim], Init::Const(1.0)),
+            bias: p.var("bias", &[dim], Init::Const(0.0)),
+            eps,
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let d = *x.size().last().unwrap_or(&0);
+        Ok(x.f_layer_norm([d], Some(&self.weight), Some(&self.bias), self.eps, true)?)
+    }
+}
+
+/// Word + position (+ token type) embeddings, then LayerNorm and dropout.
+#[derive(Debug)]
+pub struct Embeddings {
+    word: Tensor,
+    position: Tensor,
+    token_type: Option<Tensor>,
+    norm: LayerNorm,
+    dropout: f64,
+}
+
+impl Embeddings {
+    pub fn new(p: &Path, c: &BertConfig) -> Self {
+        let d = c.hidden_size;
+        Embeddings {
+            word: p
+                .sub("word_embeddings")
+                .var("weight", &[c.vocab_size, d], normal()),
+            position: p.sub("position_embeddings").var(
+                "weight",
+                &[c.max_position_embeddings, d],
+                normal(),
+            ),
+            token_type: (c.type_vocab_size > 0).then(|| {
+                p.sub("token_type_embeddings")
+                    .var("weight", &[c.type_vocab_size, d], normal())
+            }),
+            norm: LayerNorm::new(&p.sub("LayerNorm"), d, c.layer_norm_eps),
+            dropout: c.hidden_dropout,
+        }
+    }
+
+    /// `ids`, `type_ids`: `(N, L)` int64.
+    pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, train: bool) -> Result<Tensor> {
+        let len = ids.size()[1];
+        let positions = Tensor::f_arange(len, (tch::Kind::Int64, ids.device()))?;
+        let mut h = Tensor::f_embedding(&self.word, ids, -1, false, false)?.f_add(
+            &Tensor::f_embedding(&self.position, &positions, -1, false, false)?,
+        )?;
+        if let Some(tt) = &self.token_type {
+            h = h.f_add(&Tensor::f_embedding(tt, type_ids, -1, false, false)?)?;
+        }
+        Ok(self.norm.forward(&h)?.f_dropout(self.dropout, train)?)
+    }
+
+    pub fn max_positions(&self) -> i64 {
+        self.position.size()[0]
+    }
+
+    pub fn vocab_size(&self) -> i64 {
+        self.word.size()[0]
+    }
+
+    pub fn type_vocab_size(&self) -> i64 {
+        self.token_type.as_ref().map_or(0, |t| t.size()[0])
+    }
+}
+
+/// Multi-head self-attention with its output projection.
+#[derive(Debug)]
+pub struct SelfAttention {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub out: Linear,
+    heads: i64,
+    dropout: f64,
+}
+
+impl SelfAttention {
+    /// `p_self` holds query/key/value, `p_out` the output projection (their names differ by
+    /// family: `attention.self.query` / `attention.q_lin`).
+    fn new(q: Linear, k: Linear, v: Linear, out: Linear, c: &BertConfig) -> Self {
+        SelfAttention {
+            query: q,
+            key: k,
+            value: v,
+            out,
+            heads: c.num_heads,
+            dropout: c.attention_dropout,
+        }
+    }
+
+    /// `x` `(N, L, D)`; `bias` `(N, 1, 1, L)` is 0 for kept keys and the most negative float for
+    /// padding, added to the scores as Transformers' extended attention mask is.
+    fn forward(&self, x: &Tensor, bias: &Tensor, train: bool) -> Result<Tensor> {
+        let (n, l, d) = x.size3()?;
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.f_view([n, l, self.heads, d / self.heads])?
+                .f_transpose(1, 2)?)
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let p = if train { self.dropout } else { 0.0 };
+        let ctx =
+            Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(bias), p, false, None, false)?;
+        let ctx = ctx.f_transpose(1, 2)?.f_contiguous()?.f_view([n, l, d])?;
+        self.out.forward(&ctx)
+    }
+}
+
+/// One transformer encoder layer (post-LayerNorm, as BERT and DistilBERT).
+#[derive(Debug)]
+pub struct EncoderLayer {
+    pub attention: SelfAttention,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+    activation: Activation,
+    dropout: f64,
+}
+
+impl EncoderLayer {
+    /// `p` is the layer's own path (`encoder.layer.3`, `transformer.layer.3`).
+    pub fn new(p: &Path, c: &BertConfig) -> Self {
+        let (d, f, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
+        match c.family {
+            Family::Bert => {
+                let s = p.sub("attention").sub("self");
+                let o = p.sub("attention").sub("output");
+                EncoderLayer {
+                    attention: SelfAttention::new(
+                        dense(&s.sub("query"), d, d),
+                        dense(&s.sub("key"), d, d),
+                        dense(&s.sub("value"), d, d),
+                        dense(&o.sub("dense"), d, d),
+                        c,
+                    ),
+                    attention_norm: LayerNorm::new(&o.sub("LayerNorm"), d, eps),
+                    intermediate: dense(&p.sub("intermediate").sub("dense"), d, f),
+                    output: dense(&p.sub("output").sub("dense"), f, d),
+                    output_norm: LayerNorm::new(&p.sub("output").sub("LayerNorm"), d, eps),
+                    activation: c.activation,
+                    dropout: c.hidden_dropout,
+                }
+            }
+            Family::DistilBert => {
+                let a = p.sub("attention");
+                EncoderLayer {
+                    attention: SelfAttention::new(
+                        dense(&a.sub("q_lin"), d, d),
+                        dense(&a.sub("k_lin"), d, d),
+                        dense(&a.sub("v_lin"), d, d),
+                        dense(&a.sub("out_lin"), d, d),
+                        c,
+                    ),
+                    attention_norm: LayerNorm::new(&p.sub("sa_layer_norm"), d, eps),
+                    intermediate: dense(&p.sub("ffn").sub("lin1"), d, f),
+                    output: dense(&p.sub("ffn").sub("lin2"), f, d),
+                    output_norm: LayerNorm::new(&p.sub("output_layer_norm"), d, eps),
+                    activation: c.activation,
+                    dropout: c.hidden_dropout,
+                }
+            }
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor, bias: &Tensor, train: bool) -> Result<Tensor> {
+        let a = self
+            .attention
+            .forward(x, bias, train)?
+            .f_dropout(self.dropout, train)?;
+        let h = self.attention_norm.forward(&a.f_add(x)?)?;
+        let i = self.intermediate.forward(&h)?;
+        let i = match self.activation {
+            Activation::Gelu => i.f_gelu("none")?,
+            Activation::GeluTanh => i.f_gelu("tanh")?,
+            Activation::Relu => i.f_relu()?,
+        };
+        let o = self.output.forward(&i)?.f_dropout(self.dropout, train)?;
+        self.output_norm.forward(&o.f_add(&h)?)
+    }
+}

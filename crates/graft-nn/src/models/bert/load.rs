@@ -1,0 +1,182 @@
+//! Opening a text model as Hugging Face and sentence-transformers save it: one folder with
+//! `config.json`, the weights, `tokenizer.json`, and optionally the sentence-transformers files
+//! that say how to pool and how long a text may be.
+
+use super::{read_json, Bert, BertConfig, Pooling, HEAD_PREFIX};
+use crate::weights::{self, LoadOptions, StateDict};
+use crate::{NnError, Result};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+use tch::Device;
+
+/// Key prefixes of task models around the encoder (`BertForSequenceClassification` keeps the
+/// encoder under `bert.`), stripped so that any of them loads as the bare encoder.
+const WRAPPER_PREFIXES: &[&str] = &["bert.", "distilbert.", "model."];
+/// Keys of pre-training or task heads that graft does not build (masked-LM and next-sentence
+/// heads, DistilBERT's extra classifier layer): left out and counted.
+const FOREIGN_HEADS: &[&str] = &[
+    "cls.",
+    "vocab_transform.",
+    "vocab_layer_norm.",
+    "vocab_projector.",
+    "pre_classifier.",
+    "qa_outputs.",
+];
+
+/// A loaded text encoder and everything needed to feed it.
+pub struct TextModel {
+    pub vs: VarStore,
+    pub model: Bert,
+    /// The folder it came from.
+    pub dir: PathBuf,
+    pub weights: PathBuf,
+    pub weights_sha256: String,
+    /// `tokenizer.json` of the folder.
+    pub tokenizer: PathBuf,
+    /// The length the model was trained for: sentence-transformers' `max_seq_length`, else the
+    /// position table's size.
+    pub max_length: usize,
+    /// Tensors loaded into the model.
+    pub loaded: usize,
+    /// File keys left out (heads graft does not build, buffers), sorted.
+    pub skipped: Vec<String>,
+}
+
+/// Where a text model lives: a folder, or `hf:ORG/NAME[@REV]` in the Hugging Face cache.
+pub fn resolve_model_dir(spec: &str) -> Result<PathBuf> {
+    if spec.starts_with("hf:") {
+        let file = weights::hf::resolve(spec)?;
+        return Ok(file.parent().map(Path::to_path_buf).unwrap_or_default());
+    }
+    let dir = PathBuf::from(spec);
+    if !dir.is_dir() {
+        return Err(NnError::BadWeights {
+            path: dir,
+            what: "a text model is a folder holding config.json, tokenizer.json and the weights \
+                   (as Hugging Face and sentence-transformers save them)"
+                .into(),
+        });
+    }
+    Ok(dir)
+}
+
+/// True when `spec` names a text model folder (its `config.json` has a BERT-family
+/// `model_type`), so commands can take text models and image models through one argument.
+pub fn is_text_model(spec: &str) -> bool {
+    let Ok(dir) = resolve_model_dir(spec) else {
+        return false;
+    };
+    let Ok(v) = read_json(&dir.join("config.json")) else {
+        return false;
+    };
+    matches!(
+        v.get("model_type").and_then(Value::as_str),
+        Some("bert" | "distilbert")
+    )
+}
+
+/// Stage names of the text model `spec`, from its configuration alone (no weights read).
+pub fn text_stage_names(spec: &str) -> Result<Vec<&'static str>> {
+    let dir = resolve_model_dir(spec)?;
+    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    Ok(super::stages(&config).iter().map(|s| s.name).collect())
+}
+
+/// Builds the encoder of the folder `spec` (with a classifier of `classes` outputs when asked)
+/// and loads its weights strictly. With `new_head`, a classifier in the file is left out so a
+/// fresh one, sized to the new task, is trained.
+pub fn load_text_model(
+    spec: &str,
+    classes: Option<i64>,
+    device: Device,
+    new_head: bool,
+) -> Result<TextModel> {
+    let dir = resolve_model_dir(spec)?;
+    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    let pooling = Pooling::from_model_dir(&dir)?;
+    let tokenizer = dir.join("tokenizer.json");
+    if !tokenizer.is_file() {
+        return Err(NnError::BadWeights {
+            path: dir.clone(),
+            what: "no tokenizer.json (the Hugging Face fast-tokenizer file); save the tokenizer \
+                   with the model (tokenizer.save_pretrained)"
+                .into(),
+        });
+    }
+    let max_length = max_seq_length(&dir)?
+        .unwrap_or(config.max_position_embeddings as usize)
+        .min(config.max_position_embeddings as usize);
+
+    let weights_path = weights::hf::weights_file_in(&dir)?;
+    let file = weights::read(&weights_path)?;
+    let (sd, mut skipped) = encoder_keys(file, new_head);
+
+    let mut vs = VarStore::new(device);
+    let model = Bert::new(&vs.root(), &config, pooling, classes);
+    let opts = LoadOptions {
+        skip_head: new_head.then(|| HEAD_PREFIX.to_string()),
+        ignore_suffixes: vec!["position_ids".into(), "num_batches_tracked".into()],
+    };
+    let report = weights::load_into(
+        &mut vs,
+        &sd,
+        &opts,
+        config.family.model_type(),
+        &weights_path,
+    )?;
+    skipped.extend(report.skipped);
+    skipped.sort();
+    Ok(TextModel {
+        weights_sha256: weights::sha256_file(&weights_path)?,
+        vs,
+        model,
+        dir,
+        weights: weights_path,
+        tokenizer,
+        max_length,
+        loaded: report.loaded,
+        skipped,
+    })
+}
+
+/// The file's tensors under the bare encoder's names; heads graft does not build are returned
+/// separately. Without `new_head` a checkpoint classifier is kept (it must then match).
+fn encoder_keys(file: StateDict, new_head: bool) -> (StateDict, Vec<String>) {
+    let mut out = StateDict::default();
+    let mut skipped = Vec::new();
+    for (key, t) in file.tensors {
+        let bare = WRAPPER_PREFIXES
+            .iter()
+            .find_map(|p| key.strip_prefix(p))
+            .unwrap_or(&key)
+            .to_string();
+        let foreign = FOREIGN_HEADS.iter().any(|p| bare.starts_with(p))
+            || (new_head && bare.starts_with(HEAD_PREFIX));
+        if foreign {
+            skipped.push(key);
+        } else {
+            out.insert(bare, t);
+        }
+    }
+    (out, skipped)
+}
+
+/// `max_seq_length` of `sentence_bert_config.json`, when the folder has one.
+fn max_seq_length(dir: &Path) -> Result<Option<usize>> {
+    let path = dir.join("sentence_bert_config.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let v = read_json(&path)?;
+    match v.get("max_seq_length") {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => match x.as_u64() {
+            Some(n) if n > 0 => Ok(Some(n as usize)),
+            _ => Err(NnError::BadWeights {
+                path,
+                what: format!("field `max_seq_length` must be a positive integer, got {x}"),
+            }),
+        },
+    }
+}
