@@ -40,7 +40,7 @@ fn minilm_matches_sentence_transformers() {
     let Some(dir) = data_dir_or_skip("all_minilm_l6_v2") else {
         return;
     };
-    let tm = load_text_model(dir.to_str().unwrap(), None, Device::Cpu, true).unwrap();
+    let tm = load_text_model(dir.to_str().unwrap(), None, Device::Cpu, true, None).unwrap();
     assert_eq!(tm.loaded, 103, "every encoder tensor loads");
     assert_eq!(tm.skipped, vec!["embeddings.position_ids".to_string()]);
     assert_eq!(tm.max_length, 256);
@@ -105,7 +105,14 @@ fn task_checkpoints_load_as_the_bare_encoder() {
         let tmp = tempfile::tempdir().unwrap();
         let extra = [(head, Tensor::zeros([44], (Kind::Float, Device::Cpu)))];
         write_model(tmp.path(), model_type, prefix, &extra);
-        let tm = load_text_model(tmp.path().to_str().unwrap(), Some(3), Device::Cpu, true).unwrap();
+        let tm = load_text_model(
+            tmp.path().to_str().unwrap(),
+            Some(3),
+            Device::Cpu,
+            true,
+            None,
+        )
+        .unwrap();
         assert_eq!(tm.skipped, vec![head.to_string()], "{model_type}");
         assert_eq!(tm.model.arch(), model_type);
         assert_eq!(tm.max_length, 20);
@@ -121,7 +128,7 @@ fn task_checkpoints_load_as_the_bare_encoder() {
 fn padding_does_not_change_a_text_s_features() {
     let tmp = tempfile::tempdir().unwrap();
     write_model(tmp.path(), "bert", "", &[]);
-    let tm = load_text_model(tmp.path().to_str().unwrap(), None, Device::Cpu, true).unwrap();
+    let tm = load_text_model(tmp.path().to_str().unwrap(), None, Device::Cpu, true, None).unwrap();
     let short = pack_tokens(&[5, 6, 7], &[1, 1, 1], &[0; 3], 1, 3).unwrap();
     let padded = pack_tokens(&[5, 6, 7, 0, 0], &[1, 1, 1, 0, 0], &[0; 5], 1, 5).unwrap();
     let a = tm.model.forward_features(&short, None, false).unwrap();
@@ -133,7 +140,7 @@ fn padding_does_not_change_a_text_s_features() {
 fn bad_inputs_and_configs_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     write_model(tmp.path(), "bert", "", &[]);
-    let tm = load_text_model(tmp.path().to_str().unwrap(), None, Device::Cpu, true).unwrap();
+    let tm = load_text_model(tmp.path().to_str().unwrap(), None, Device::Cpu, true, None).unwrap();
     let out_of_vocab = pack_tokens(&[5, 99], &[1, 1], &[0, 0], 1, 2).unwrap();
     let e = tm
         .model
@@ -176,9 +183,70 @@ fn bad_inputs_and_configs_are_named() {
     let no_tok = tempfile::tempdir().unwrap();
     write_model(no_tok.path(), "bert", "", &[]);
     std::fs::remove_file(no_tok.path().join("tokenizer.json")).unwrap();
-    let e = load_text_model(no_tok.path().to_str().unwrap(), None, Device::Cpu, true)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = load_text_model(
+        no_tok.path().to_str().unwrap(),
+        None,
+        Device::Cpu,
+        true,
+        None,
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("no tokenizer.json"), "{e}");
+}
+
+#[test]
+fn merged_lora_weights_give_the_adapted_model() {
+    use graft_nn::models::lora::{merged_tensors, LoraSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    write_model(tmp.path(), "bert", "", &[]);
+    let spec = LoraSpec {
+        alpha: 16.0,
+        ..LoraSpec::new(4)
+    };
+    let tm = load_text_model(
+        tmp.path().to_str().unwrap(),
+        Some(2),
+        Device::Cpu,
+        true,
+        Some(&spec),
+    )
+    .unwrap();
+    // B starts at zero (the adapted model starts as the base model); give it values.
+    let x = pack_tokens(&[5, 6, 7, 8, 9, 10], &[1, 1, 1, 1, 1, 0], &[0; 6], 2, 3).unwrap();
+    let before = tm.model.forward_features(&x, None, false).unwrap();
+    tch::no_grad(|| {
+        for (k, mut t) in tm.vs.variables() {
+            if k.contains("lora_B") {
+                t.copy_(&(Tensor::randn_like(&t) * 0.1));
+            }
+        }
+    });
+    let adapted = tm.model.forward_features(&x, None, false).unwrap();
+    assert!(
+        max_abs_diff(&before, &adapted) > 1e-3,
+        "the adapters change the output"
+    );
+
+    let merged = merged_tensors(&tm.vs, &spec).unwrap();
+    assert!(merged.iter().all(|(k, _)| !k.contains("lora_")));
+    let plain = tempfile::tempdir().unwrap();
+    write_model(plain.path(), "bert", "", &[]);
+    save_tensors(
+        &merged,
+        &plain.path().join("model.safetensors"),
+        &Default::default(),
+    )
+    .unwrap();
+    let tm2 = load_text_model(
+        plain.path().to_str().unwrap(),
+        Some(2),
+        Device::Cpu,
+        false,
+        None,
+    )
+    .unwrap();
+    let again = tm2.model.forward_features(&x, None, false).unwrap();
+    assert!(max_abs_diff(&adapted, &again) < 1e-5);
 }

@@ -22,6 +22,28 @@ pub struct LoadedModel {
     pub weights: Option<WeightsInfo>,
 }
 
+/// Builds the text model in the folder `spec` with a fresh head of `classes` outputs (and
+/// fresh adapters when `lora` is given) and loads the folder's weights.
+pub fn load_text(
+    spec: &str,
+    classes: i64,
+    device: Device,
+    lora: Option<&graft_nn::models::lora::LoraSpec>,
+) -> anyhow::Result<LoadedModel> {
+    let tm = graft_nn::models::bert::load_text_model(spec, Some(classes), device, true, lora)
+        .with_context(|| format!("loading the text model {spec}"))?;
+    tracing::info!(loaded = tm.loaded, skipped = tm.skipped.len(), "weights");
+    Ok(LoadedModel {
+        vs: tm.vs,
+        model: Box::new(tm.model),
+        weights: Some(WeightsInfo {
+            path: tm.weights,
+            sha256: tm.weights_sha256,
+            loaded: tm.loaded,
+        }),
+    })
+}
+
 /// Builds `name` with a head of `classes` outputs (none when `None`) and loads `weights`.
 /// With `new_head`, the checkpoint's classifier is left out, so the head starts fresh (sized to
 /// the new task); otherwise every key must match.

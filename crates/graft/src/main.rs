@@ -13,6 +13,7 @@ mod recipe;
 mod report;
 mod shallow_head;
 mod shallow_io;
+mod text_data;
 mod text_features;
 mod threads;
 mod weights_file;

@@ -1,7 +1,9 @@
 //! The recipe of a training run: everything needed to repeat it, saved as `recipe.toml` in
 //! the run directory and read back by `--resume`, `graft eval` and `graft predict`.
 
+use crate::text_data::TextRecipe;
 use anyhow::Context;
+use graft_nn::models::lora::LoraSpec;
 use graft_nn::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -24,7 +26,16 @@ pub struct Recipe {
     pub sample_weights: Option<String>,
     pub image_size: Option<i64>,
     pub classes: Vec<String>,
+    /// LoRA runs: save the adapted model with the adapters folded into its weights.
+    #[serde(default)]
+    pub merge_lora: bool,
     pub train: TrainConfig,
+    /// Text models: how the texts are read and cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextRecipe>,
+    /// Low-rank adapters trained in place of the encoder's own weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraSpec>,
 }
 
 impl Recipe {

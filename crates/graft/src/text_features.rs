@@ -7,7 +7,7 @@ use crate::cmd::extract::{Extracted, Request};
 use anyhow::{bail, Context};
 use graft_data::features::FeatureSet;
 use graft_data::text::{open_text, TextDataset, TextOptions, TextTokenizer};
-use graft_nn::models::bert::load::resolve_model_dir;
+use graft_nn::models::bert::load::{model_max_length, resolve_model_dir};
 use graft_nn::models::bert::{load_text_model, pack_tokens, TextModel};
 use graft_nn::models::Backbone;
 use std::collections::BTreeMap;
@@ -51,16 +51,15 @@ impl TextArgs {
         }
     }
 
-    /// The token limit for `model`: `--max-length`, else the model's, never above its
-    /// position table.
-    pub fn max_length(&self, model: &TextModel) -> anyhow::Result<usize> {
-        let positions = model.model.config().max_position_embeddings as usize;
+    /// The token limit for the text model `spec`: `--max-length`, else the model's own, never
+    /// above its position table.
+    pub fn max_length(&self, spec: &str) -> anyhow::Result<usize> {
+        let (trained, positions) = model_max_length(spec)?;
         match self.max_length {
-            None => Ok(model.max_length),
-            Some(n) if n > positions => bail!(
-                "--max-length {n} exceeds the {positions} positions of {}",
-                model.dir.display()
-            ),
+            None => Ok(trained),
+            Some(n) if n > positions => {
+                bail!("--max-length {n} exceeds the {positions} positions of {spec}")
+            }
             Some(n) => Ok(n),
         }
     }
@@ -88,8 +87,8 @@ pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
         );
     }
     tch::manual_seed(r.seed as i64);
-    let tm = load_text_model(r.model, None, r.device, true)?;
-    let max_length = r.text.max_length(&tm)?;
+    let tm = load_text_model(r.model, None, r.device, true, None)?;
+    let max_length = r.text.max_length(r.model)?;
     let tok = TextTokenizer::from_file(&tm.tokenizer, max_length)?;
     let ds = open_texts(r)?;
     let model = &tm.model;

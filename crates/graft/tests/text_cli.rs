@@ -218,3 +218,169 @@ fn bad_text_input_is_named() {
         "{e}"
     );
 }
+
+#[test]
+fn finetune_trains_a_text_model_fully_or_through_lora_adapters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let train = reviews_jsonl(tmp.path(), "train.jsonl", 4);
+    let test = reviews_jsonl(tmp.path(), "test.jsonl", 1);
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "finetune",
+            "--model",
+            s(&model),
+            "--data",
+            s(&train),
+            "--test",
+            s(&test),
+            "--epochs",
+            "2",
+            "--optimizer",
+            "adamw",
+            "--lr",
+            "0.001",
+            "--batch-size",
+            "8",
+            "--max-length",
+            "12",
+            "--out",
+            s(&out),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = graft(&args);
+        (summary(&o), out)
+    };
+    let (full, _) = run("full", &[]);
+    assert_eq!(full["classes"], serde_json::json!(["negative", "positive"]));
+    assert_eq!(full["max_length"], 12);
+    assert_eq!(full["test"]["n"], 12, "{full}");
+    let full_trainable = full["trainable_parameters"].as_i64().unwrap();
+
+    let (lora, dir) = run(
+        "lora",
+        &["--lora", "4", "--lora-alpha", "8", "--merge-lora"],
+    );
+    // Two layers x query and value x (A: 4x16 + B: 16x4), plus the 16 -> 2 head.
+    assert_eq!(
+        lora["trainable_parameters"],
+        2 * 2 * (64 + 64) + 34,
+        "{lora}"
+    );
+    assert!(lora["trainable_parameters"].as_i64().unwrap() < full_trainable / 10);
+    let adapter = graft_nn::weights::read(&dir.join("adapter/adapter_model.safetensors")).unwrap();
+    assert_eq!(adapter.len(), 8);
+    assert_eq!(
+        adapter
+            .get("base_model.model.encoder.layer.0.attention.self.query.lora_A.weight")
+            .unwrap()
+            .size(),
+        [4, 16]
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("adapter/adapter_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["peft_type"], "LORA");
+    assert_eq!(config["r"], 4);
+    assert_eq!(config["lora_alpha"], 8.0);
+    assert_eq!(
+        config["target_modules"],
+        serde_json::json!(["query", "value"])
+    );
+    // Merged: the saved model is a plain encoder and head, without adapter tensors.
+    let merged = graft_nn::weights::read(&dir.join("model.safetensors")).unwrap();
+    assert!(merged.tensors.keys().all(|k| !k.contains("lora_")));
+    assert!(merged.get("classifier.weight").is_some());
+    // The merged run is itself a model folder: graft extracts features with it.
+    let f = tmp.path().join("f.safetensors");
+    let o = graft(&[
+        "extract",
+        "--model",
+        s(&dir),
+        "--data",
+        s(&test),
+        "--out",
+        s(&f),
+        "--json",
+    ]);
+    assert_eq!(summary(&o)["n"], 12);
+
+    // LoRA is for text models only, and merging needs adapters.
+    let o = graft(&[
+        "finetune",
+        "--model",
+        s(&model),
+        "--data",
+        s(&train),
+        "--merge-lora",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--lora"), "{}", stderr(&o));
+}
+
+#[test]
+fn adapt_runs_a_domain_loss_through_a_text_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let source = reviews_jsonl(tmp.path(), "source.jsonl", 2);
+    // The target: longer texts (so its batches are longer than the source's), no labels.
+    let target = tmp.path().join("target.jsonl");
+    let lines: String = POSITIVE
+        .iter()
+        .chain(NEGATIVE.iter())
+        .map(|t| serde_json::json!({"text": format!("{t} and {t}")}).to_string() + "\n")
+        .collect();
+    std::fs::write(&target, lines).unwrap();
+    let test = reviews_jsonl(tmp.path(), "test.jsonl", 1);
+    let out = tmp.path().join("run");
+    let o = graft(&[
+        "adapt",
+        "--model",
+        s(&model),
+        "--source",
+        s(&source),
+        "--target-unlabelled",
+        s(&target),
+        "--target-test",
+        s(&test),
+        "--method",
+        "dann",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "0.001",
+        "--max-length",
+        "16",
+        "--projection-samples",
+        "0",
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    let v = summary(&o);
+    assert_eq!(v["method"], "dann");
+    assert_eq!(v["epochs_run"], 2);
+    assert!(v["accuracy"].as_f64().is_some(), "{v}");
+    assert!(v["domain_accuracy"].as_f64().is_some(), "{v}");
+
+    let o = graft(&[
+        "adapt",
+        "--model",
+        s(&model),
+        "--source",
+        s(&source),
+        "--target-unlabelled",
+        s(&target),
+        "--adabn",
+        "--out",
+        s(&tmp.path().join("run2")),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("LayerNorm"), "{}", stderr(&o));
+}

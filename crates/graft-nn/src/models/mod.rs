@@ -6,6 +6,7 @@ pub mod bert;
 pub mod efficientnet_lite;
 pub mod layers;
 pub mod lenet;
+pub mod lora;
 pub mod mlp;
 pub mod registry;
 pub mod resnet;

@@ -333,7 +333,7 @@ impl<'a> Adapter<'a> {
                 let x = if uses_target {
                     let xt = target.batch_unit(&tgt_idx)?.f_to_device(device)?;
                     let xt = t.cfg.input.train_view(&xt, &t.cfg.augment, &mut rng)?;
-                    Tensor::f_cat(&[&x_s, &xt], 0)?
+                    crate::train::data::cat_inputs(&x_s, &xt)?
                 } else {
                     x_s.shallow_clone()
                 };

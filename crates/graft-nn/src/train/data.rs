@@ -80,6 +80,31 @@ impl ImageTensors {
         })
     }
 
+    /// Tokenised texts (ids, attention mask and token types, each `n x len` row-major) as `N`
+    /// int64 "images" of shape `(3, 1, len)`, so the engine trains a text encoder with the same
+    /// loop, checkpoints and metrics as an image model; [`ImageTensors::batch_unit`] cuts each
+    /// batch to its longest text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_tokens(
+        ids: &[i64],
+        mask: &[i64],
+        types: &[i64],
+        n: usize,
+        len: usize,
+        labels: Vec<i64>,
+        class_names: Vec<String>,
+        source: impl Into<String>,
+    ) -> Result<Self> {
+        let t = crate::models::bert::pack_tokens(ids, mask, types, n, len)?
+            .f_view([n as i64, 3, 1, len as i64])?;
+        Self::new(t, labels, class_names, source.into())
+    }
+
+    /// True when the samples are token ids ([`ImageTensors::from_tokens`]), not pixels.
+    pub fn is_tokens(&self) -> bool {
+        self.images.kind() == Kind::Int64
+    }
+
     /// Feature vectors `(N, D)` as `N` one-pixel images of `D` channels, so the engine trains
     /// an MLP on them as it trains a CNN on images.
     pub fn from_features(
@@ -174,9 +199,17 @@ impl ImageTensors {
         (s[2], s[3])
     }
 
-    /// The images at `idx` as floats in [0, 1].
+    /// The images at `idx` as floats in [0, 1]; for texts, the packed tokens `(B, 3, L)` cut to
+    /// the batch's longest text (padding beyond it changes nothing but costs time).
     pub fn batch_unit(&self, idx: &[i64]) -> Result<Tensor> {
         let t = self.images.f_index_select(0, &Tensor::from_slice(idx))?;
+        if self.is_tokens() {
+            let s = t.size();
+            let t = t.f_view([s[0], 3, s[3]])?;
+            let longest = t.f_select(1, 1)?.f_sum_dim_intlist(1, false, Kind::Int64)?;
+            let longest = longest.f_max()?.int64_value(&[]).max(1);
+            return Ok(t.f_narrow(2, 0, longest)?);
+        }
         Ok(if t.kind() == Kind::Uint8 {
             t.f_to_kind(Kind::Float)?.f_div_scalar(255.0)?
         } else {
@@ -228,6 +261,24 @@ fn image_shape(shape: &[usize]) -> Option<(i64, i64, i64, bool)> {
         [h, w, c] if c == 1 || c == 3 => Some((c as i64, h as i64, w as i64, true)),
         _ => None,
     }
+}
+
+/// Stacks two input batches, as the adaptation step stacks its source and target halves. Token
+/// batches are each cut to their own longest text, so the shorter is padded (id 0, mask 0: a
+/// padded position changes no kept token's state) to the other's length first.
+pub fn cat_inputs(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.kind() == Kind::Int64 && a.dim() == 3 && b.dim() == 3 {
+        let (la, lb) = (a.size()[2], b.size()[2]);
+        let pad = |t: &Tensor, by: i64| -> Result<Tensor> {
+            Ok(if by > 0 {
+                t.f_constant_pad_nd([0, by])?
+            } else {
+                t.shallow_clone()
+            })
+        };
+        return Ok(Tensor::f_cat(&[pad(a, lb - la)?, pad(b, la - lb)?], 0)?);
+    }
+    Ok(Tensor::f_cat(&[a, b], 0)?)
 }
 
 /// Per class, the indices of the samples, in order.

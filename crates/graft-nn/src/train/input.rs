@@ -75,10 +75,23 @@ impl InputSpec {
         }
     }
 
+    /// The input of a text model: token ids pass through untouched (the sizes here are unused).
+    pub fn tokens() -> Self {
+        InputSpec {
+            channels: 1,
+            height: 1,
+            width: 1,
+            normalization: Normalization::UnitRange,
+        }
+    }
+
     /// The evaluation view: centre crop of `fraction` of each side (the stored images' own
     /// [`crate::train::ImageTensors::center_fraction`]), resized to the input size, channels
     /// matched, normalised. `x` holds floats in [0, 1].
     pub fn eval_view(&self, x: &Tensor, fraction: f64) -> Result<Tensor> {
+        if x.kind() == Kind::Int64 {
+            return Ok(x.shallow_clone()); // token ids: no pixels to crop or normalise
+        }
         let s = x.size();
         let (h, w) = (s[2], s[3]);
         let ch = ((h as f64 * fraction).round() as i64).clamp(1, h);
@@ -95,6 +108,9 @@ impl InputSpec {
     /// rarely shrunk by more than a few percent), and jitter is per-sample factors, so
     /// augmentation costs a few kernels per batch, not per image.
     pub fn train_view(&self, x: &Tensor, aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        if x.kind() == Kind::Int64 {
+            return Ok(x.shallow_clone()); // token ids: no pixel augmentation applies
+        }
         let s = x.size();
         let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
         if aug.crop_scale.is_none() && !aug.hflip && aug.jitter <= 0.0 {

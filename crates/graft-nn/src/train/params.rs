@@ -25,6 +25,11 @@ pub struct GroupSpec {
     /// Apply weight decay to 1-D parameters (norm scales and biases) too; off by default, as
     /// in timm and Hugging Face.
     pub decay_norm_and_bias: bool,
+    /// When not empty, only parameters whose names contain one of these parts train (with the
+    /// head): the rest keep their values but still run with autograd, so that adapters inside
+    /// them (LoRA's `lora_A.` / `lora_B.`) get gradients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub train_only: Vec<String>,
 }
 
 impl Default for GroupSpec {
@@ -36,6 +41,7 @@ impl Default for GroupSpec {
             freeze_until: None,
             freeze_backbone: false,
             decay_norm_and_bias: false,
+            train_only: Vec::new(),
         }
     }
 }
@@ -104,7 +110,10 @@ impl ParamGroups {
                         .unwrap_or(last),
                 )
             };
-            let frozen = stage.is_some_and(|s| s < frozen_stages);
+            let kept = stage.is_some()
+                && !spec.train_only.is_empty()
+                && !spec.train_only.iter().any(|m| name.contains(m.as_str()));
+            let frozen = kept || stage.is_some_and(|s| s < frozen_stages);
             if frozen {
                 t = t.set_requires_grad(false);
                 frozen_count += t.numel() as i64;

@@ -4,6 +4,7 @@
 
 use super::train_opts::{DataArgs, TrainOpts};
 use super::train_run::{self, Request};
+use graft_nn::models::lora::LoraSpec;
 use graft_nn::train::GroupSpec;
 
 #[derive(clap::Args, Debug)]
@@ -28,6 +29,28 @@ pub struct Args {
     pub layer_decay: f64,
     #[command(flatten)]
     pub opts: TrainOpts,
+    /// Text models: train low-rank adapters (LoRA) of this rank instead of the encoder's
+    /// weights (the new head trains too); saved in the run's adapter/ folder as PEFT saves them
+    #[arg(long)]
+    pub lora: Option<i64>,
+    /// LoRA scale numerator: updates are multiplied by alpha / rank (default: the rank)
+    #[arg(long, requires = "lora")]
+    pub lora_alpha: Option<f64>,
+    /// Dropout on the adapters' input
+    #[arg(long, requires = "lora", default_value_t = 0.0)]
+    pub lora_dropout: f64,
+    /// Modules that get adapters, by the last part of their key name
+    #[arg(
+        long,
+        requires = "lora",
+        value_delimiter = ',',
+        default_value = "query,value"
+    )]
+    pub lora_targets: Vec<String>,
+    /// Save model.safetensors with the adapters folded into the weights (a plain model that
+    /// needs no adapter code); the adapter/ folder is written either way
+    #[arg(long, requires = "lora")]
+    pub merge_lora: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -38,6 +61,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         freeze_until: a.freeze_until,
         freeze_backbone: a.head_only,
         decay_norm_and_bias: false,
+        train_only: Vec::new(),
     };
     train_run::run(Request {
         command: "finetune",
@@ -45,5 +69,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         opts: a.opts,
         weights: a.weights,
         groups,
+        lora: a.lora.map(|rank| LoraSpec {
+            rank,
+            alpha: a.lora_alpha.unwrap_or(rank as f64),
+            dropout: a.lora_dropout,
+            targets: a.lora_targets.clone(),
+        }),
+        merge_lora: a.merge_lora,
     })
 }

@@ -25,5 +25,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         opts: a.opts,
         weights: None,
         groups,
+        lora: None,
+        merge_lora: false,
     })
 }

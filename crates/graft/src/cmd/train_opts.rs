@@ -86,6 +86,8 @@ pub struct DataArgs {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub text: crate::text_features::TextArgs,
 }
 
 /// Optimisation flags.

@@ -6,11 +6,14 @@ use super::train_opts::{DataArgs, TrainOpts};
 use crate::backbone_load;
 use crate::image_data;
 use crate::recipe::Recipe;
+use crate::text_data::{self, TextRecipe};
 use anyhow::{bail, Context};
+use graft_nn::models::bert::load::{is_text_model, resolve_model_dir};
 use graft_nn::models::find;
+use graft_nn::models::lora::{LoraSpec, LORA_MARKERS};
 use graft_nn::train::data::{labels_per_class, stratified_split};
 use graft_nn::train::{
-    evaluate, ClassMetrics, Event, GroupSpec, ImageTensors, InputSpec, RunFiles, Trainer,
+    evaluate, Augment, ClassMetrics, Event, GroupSpec, ImageTensors, InputSpec, RunFiles, Trainer,
 };
 use graft_nn::NnError;
 use serde_json::json;
@@ -25,6 +28,9 @@ pub struct Request {
     pub opts: TrainOpts,
     pub weights: Option<String>,
     pub groups: GroupSpec,
+    /// Train low-rank adapters (text models) instead of the encoder's weights.
+    pub lora: Option<LoraSpec>,
+    pub merge_lora: bool,
 }
 
 /// Metadata keys of a run's `model.safetensors`, so that the file describes itself.
@@ -122,9 +128,32 @@ pub fn run(req: Request) -> anyhow::Result<()> {
                 .data
                 .clone()
                 .context("--data is required (or --resume RUN_DIR)")?;
-            let spec = find(&model)?;
-            let input = InputSpec::from_preprocess(&spec.preprocess(), d.image_size);
-            let small = input.height <= 32;
+            let is_text = is_text_model(&model);
+            let input = if is_text {
+                InputSpec::tokens()
+            } else {
+                InputSpec::from_preprocess(&find(&model)?.preprocess(), d.image_size)
+            };
+            let small = !is_text && input.height <= 32;
+            if req.lora.is_some() && !is_text {
+                bail!("--lora applies to text models (a folder holding config.json and tokenizer.json); {model} is an image model");
+            }
+            if req.merge_lora && req.lora.is_none() {
+                bail!("--merge-lora needs --lora");
+            }
+            let text = if is_text {
+                Some(TextRecipe::new(&d.text, d.text.max_length(&model)?))
+            } else {
+                None
+            };
+            let mut groups = req.groups.clone();
+            if req.lora.is_some() {
+                groups.train_only = LORA_MARKERS.iter().map(|m| m.to_string()).collect();
+            }
+            let mut train = req.opts.config(groups, input, small);
+            if is_text {
+                train.augment = Augment::none(); // token ids take no pixel augmentation
+            }
             let recipe = Recipe {
                 command: req.command.to_string(),
                 model,
@@ -138,7 +167,10 @@ pub fn run(req: Request) -> anyhow::Result<()> {
                 sample_weights: d.sample_weights.clone(),
                 image_size: d.image_size,
                 classes: Vec::new(),
-                train: req.opts.config(req.groups.clone(), input, small),
+                merge_lora: req.merge_lora,
+                train,
+                text,
+                lora: req.lora.clone(),
             };
             let dir = new_run_dir(d.out.as_deref(), req.command, &recipe.model)?;
             (recipe, dir, false)
@@ -150,10 +182,24 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         }
     }
     let seed = recipe.train.seed;
-    let spec = find(&recipe.model)?;
-    let pre = spec.preprocess();
+    let text = recipe.text.clone();
+    let pre = match &text {
+        Some(_) => None,
+        None => Some(find(&recipe.model)?.preprocess()),
+    };
+    let tokenizer = match &text {
+        Some(_) => Some(resolve_model_dir(&recipe.model)?.join("tokenizer.json")),
+        None => None,
+    };
+    let open_data = |path: &str| -> anyhow::Result<ImageTensors> {
+        match (&text, &tokenizer, &pre) {
+            (Some(t), Some(tok), _) => text_data::open(path, tok, t, true, quiet),
+            (_, _, Some(pre)) => image_data::open(path, pre, recipe.image_size, threads, quiet),
+            _ => unreachable!("a run is either text or images"),
+        }
+    };
 
-    let mut train = image_data::open(&recipe.data, &pre, recipe.image_size, threads, quiet)?;
+    let mut train = open_data(&recipe.data)?;
     if train.num_classes() < 2 {
         bail!(
             "{}: training needs at least 2 classes, found {}",
@@ -176,7 +222,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     }
     let val = match (&recipe.val, recipe.val_fraction) {
         (Some(v), _) => {
-            let v = image_data::open(v, &pre, recipe.image_size, threads, quiet)?;
+            let v = open_data(v)?;
             same_classes("validation set", &v, &train)?;
             Some(v)
         }
@@ -199,7 +245,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     }
     let test = match &recipe.test {
         Some(t) => {
-            let t = image_data::open(t, &pre, recipe.image_size, threads, quiet)?;
+            let t = open_data(t)?;
             same_classes("test set", &t, &train)?;
             Some(t)
         }
@@ -207,13 +253,17 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     };
 
     tch::manual_seed(seed as i64);
-    let mut loaded = backbone_load::load(
-        &recipe.model,
-        recipe.weights.as_deref(),
-        Some(train.num_classes() as i64),
-        device,
-        true,
-    )?;
+    let classes = train.num_classes() as i64;
+    let mut loaded = match &text {
+        Some(_) => backbone_load::load_text(&recipe.model, classes, device, recipe.lora.as_ref())?,
+        None => backbone_load::load(
+            &recipe.model,
+            recipe.weights.as_deref(),
+            Some(classes),
+            device,
+            true,
+        )?,
+    };
     if let (Some(w), Some(sha)) = (&loaded.weights, &recipe.weights_sha256) {
         if &w.sha256 != sha {
             bail!(
@@ -304,6 +354,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     }
     let best = trainer.restore_best(&files)?;
     let progress = trainer.progress.clone();
+    let (trainable, frozen) = (trainer.groups.trainable_count, trainer.groups.frozen_count);
     let cfg_input = trainer.cfg.input.clone();
     drop(trainer);
 
@@ -314,7 +365,22 @@ pub fn run(req: Request) -> anyhow::Result<()> {
             serde_json::to_string(&recipe.classes)?,
         ),
     ]);
-    graft_nn::weights::save::save_safetensors(&loaded.vs, &dir.join("model.safetensors"), &meta)?;
+    let model_file = dir.join("model.safetensors");
+    match &recipe.lora {
+        Some(spec) => {
+            save_adapter(&loaded.vs, spec, &recipe.model, &dir.join("adapter"))?;
+            if recipe.merge_lora {
+                let merged = graft_nn::models::lora::merged_tensors(&loaded.vs, spec)?;
+                graft_nn::weights::save::save_tensors(&merged, &model_file, &meta)?;
+            } else {
+                graft_nn::weights::save::save_safetensors(&loaded.vs, &model_file, &meta)?;
+            }
+        }
+        None => graft_nn::weights::save::save_safetensors(&loaded.vs, &model_file, &meta)?,
+    }
+    if text.is_some() && (recipe.lora.is_none() || recipe.merge_lora) {
+        copy_model_folder_files(&resolve_model_dir(&recipe.model)?, &dir)?;
+    }
 
     let eval = |data: &ImageTensors| -> anyhow::Result<ClassMetrics> {
         Ok(evaluate(model.as_ref(), &cfg_input, data, device, 64)?)
@@ -342,6 +408,11 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         "train_samples": train.len(),
         "classes": recipe.classes,
         "epochs_run": progress.history.len(),
+        "trainable_parameters": trainable,
+        "frozen_parameters": frozen,
+        "trainable_fraction": trainable as f64 / (trainable + frozen).max(1) as f64,
+        "lora": recipe.lora,
+        "max_length": recipe.text.as_ref().map(|t| t.max_length),
         "stopped_early": progress.stopped_early,
         "selected": selected,
         "train_loss": last.map(|r| r.train_loss),
@@ -379,5 +450,59 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         );
     }
     crate::report::after_run(&dir, quiet);
+    Ok(())
+}
+
+/// Writes the adapters as PEFT saves them (`adapter_model.safetensors` and
+/// `adapter_config.json`), so `PeftModel.from_pretrained(base, dir)` loads them.
+fn save_adapter(
+    vs: &tch::nn::VarStore,
+    spec: &LoraSpec,
+    base_model: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tensors = graft_nn::models::lora::peft_tensors(vs);
+    let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+    graft_nn::weights::save::save_tensors(&tensors, &dir.join("adapter_model.safetensors"), &meta)?;
+    let config = graft_nn::models::lora::peft_config(spec, base_model);
+    graft_data::atomic::write_atomic_bytes(
+        &dir.join("adapter_config.json"),
+        serde_json::to_string_pretty(&config)?.as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Files of a text model folder besides its weights: configuration, tokenizer and the
+/// sentence-transformers pooling files.
+const MODEL_FOLDER_FILES: &[&str] = &[
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+];
+
+/// Copies the model folder's own files next to the run's `model.safetensors`, so that a
+/// fine-tuned text run is itself a model folder: `graft extract --model RUN`, Transformers'
+/// `AutoModel.from_pretrained(RUN)` and sentence-transformers open it as they open the original.
+fn copy_model_folder_files(from: &Path, run: &Path) -> anyhow::Result<()> {
+    for name in MODEL_FOLDER_FILES {
+        let src = from.join(name);
+        if !src.is_file() {
+            continue;
+        }
+        let dst = run.join(name);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let bytes = std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+        graft_data::atomic::write_atomic_bytes(&dst, &bytes)?;
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::config::{Activation, BertConfig, Family};
 use crate::models::layers::Linear;
+use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::Result;
 use tch::nn::{Init, Path};
 use tch::Tensor;
@@ -108,18 +109,24 @@ impl Embeddings {
 /// Multi-head self-attention with its output projection.
 #[derive(Debug)]
 pub struct SelfAttention {
-    pub query: Linear,
-    pub key: Linear,
-    pub value: Linear,
-    pub out: Linear,
+    pub query: AdaptedLinear,
+    pub key: AdaptedLinear,
+    pub value: AdaptedLinear,
+    pub out: AdaptedLinear,
     heads: i64,
     dropout: f64,
 }
 
 impl SelfAttention {
-    /// `p_self` holds query/key/value, `p_out` the output projection (their names differ by
-    /// family: `attention.self.query` / `attention.q_lin`).
-    fn new(q: Linear, k: Linear, v: Linear, out: Linear, c: &BertConfig) -> Self {
+    /// The four projections, already wrapped (their names differ by family:
+    /// `attention.self.query` / `attention.q_lin`).
+    fn new(
+        q: AdaptedLinear,
+        k: AdaptedLinear,
+        v: AdaptedLinear,
+        out: AdaptedLinear,
+        c: &BertConfig,
+    ) -> Self {
         SelfAttention {
             query: q,
             key: k,
@@ -138,14 +145,14 @@ impl SelfAttention {
             Ok(t.f_view([n, l, self.heads, d / self.heads])?
                 .f_transpose(1, 2)?)
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
+        let q = split(self.query.forward(x, train)?)?;
+        let k = split(self.key.forward(x, train)?)?;
+        let v = split(self.value.forward(x, train)?)?;
         let p = if train { self.dropout } else { 0.0 };
         let ctx =
             Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(bias), p, false, None, false)?;
         let ctx = ctx.f_transpose(1, 2)?.f_contiguous()?.f_view([n, l, d])?;
-        self.out.forward(&ctx)
+        self.out.forward(&ctx, train)
     }
 }
 
@@ -154,32 +161,40 @@ impl SelfAttention {
 pub struct EncoderLayer {
     pub attention: SelfAttention,
     attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: AdaptedLinear,
+    output: AdaptedLinear,
     output_norm: LayerNorm,
     activation: Activation,
     dropout: f64,
 }
 
 impl EncoderLayer {
-    /// `p` is the layer's own path (`encoder.layer.3`, `transformer.layer.3`).
-    pub fn new(p: &Path, c: &BertConfig) -> Self {
+    /// `p` is the layer's own path (`encoder.layer.3`, `transformer.layer.3`); `lora` adds
+    /// adapters to the attention projections it targets.
+    pub fn new(p: &Path, c: &BertConfig, lora: Option<&LoraSpec>) -> Self {
         let (d, f, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
+        // Adapters target modules by the last part of their name, as PEFT's `target_modules`
+        // does (`dense` names the attention output and both feed-forward layers of BERT).
+        let wrap = |parent: &Path, name: &str, i: i64, o: i64| {
+            let q = parent.sub(name);
+            AdaptedLinear::new(&q, name, dense(&q, i, o), lora)
+        };
+        let proj = |parent: &Path, name: &str| wrap(parent, name, d, d);
         match c.family {
             Family::Bert => {
                 let s = p.sub("attention").sub("self");
                 let o = p.sub("attention").sub("output");
                 EncoderLayer {
                     attention: SelfAttention::new(
-                        dense(&s.sub("query"), d, d),
-                        dense(&s.sub("key"), d, d),
-                        dense(&s.sub("value"), d, d),
-                        dense(&o.sub("dense"), d, d),
+                        proj(&s, "query"),
+                        proj(&s, "key"),
+                        proj(&s, "value"),
+                        proj(&o, "dense"),
                         c,
                     ),
                     attention_norm: LayerNorm::new(&o.sub("LayerNorm"), d, eps),
-                    intermediate: dense(&p.sub("intermediate").sub("dense"), d, f),
-                    output: dense(&p.sub("output").sub("dense"), f, d),
+                    intermediate: wrap(&p.sub("intermediate"), "dense", d, f),
+                    output: wrap(&p.sub("output"), "dense", f, d),
                     output_norm: LayerNorm::new(&p.sub("output").sub("LayerNorm"), d, eps),
                     activation: c.activation,
                     dropout: c.hidden_dropout,
@@ -189,15 +204,15 @@ impl EncoderLayer {
                 let a = p.sub("attention");
                 EncoderLayer {
                     attention: SelfAttention::new(
-                        dense(&a.sub("q_lin"), d, d),
-                        dense(&a.sub("k_lin"), d, d),
-                        dense(&a.sub("v_lin"), d, d),
-                        dense(&a.sub("out_lin"), d, d),
+                        proj(&a, "q_lin"),
+                        proj(&a, "k_lin"),
+                        proj(&a, "v_lin"),
+                        proj(&a, "out_lin"),
                         c,
                     ),
                     attention_norm: LayerNorm::new(&p.sub("sa_layer_norm"), d, eps),
-                    intermediate: dense(&p.sub("ffn").sub("lin1"), d, f),
-                    output: dense(&p.sub("ffn").sub("lin2"), f, d),
+                    intermediate: wrap(&p.sub("ffn"), "lin1", d, f),
+                    output: wrap(&p.sub("ffn"), "lin2", f, d),
                     output_norm: LayerNorm::new(&p.sub("output_layer_norm"), d, eps),
                     activation: c.activation,
                     dropout: c.hidden_dropout,
@@ -212,13 +227,16 @@ impl EncoderLayer {
             .forward(x, bias, train)?
             .f_dropout(self.dropout, train)?;
         let h = self.attention_norm.forward(&a.f_add(x)?)?;
-        let i = self.intermediate.forward(&h)?;
+        let i = self.intermediate.forward(&h, train)?;
         let i = match self.activation {
             Activation::Gelu => i.f_gelu("none")?,
             Activation::GeluTanh => i.f_gelu("tanh")?,
             Activation::Relu => i.f_relu()?,
         };
-        let o = self.output.forward(&i)?.f_dropout(self.dropout, train)?;
+        let o = self
+            .output
+            .forward(&i, train)?
+            .f_dropout(self.dropout, train)?;
         self.output_norm.forward(&o.f_add(&h)?)
     }
 }

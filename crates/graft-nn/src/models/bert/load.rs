@@ -3,6 +3,7 @@
 //! that say how to pool and how long a text may be.
 
 use super::{read_json, Bert, BertConfig, Pooling, HEAD_PREFIX};
+use crate::models::lora::{LoraSpec, LORA_MARKERS};
 use crate::weights::{self, LoadOptions, StateDict};
 use crate::{NnError, Result};
 use serde_json::Value;
@@ -85,12 +86,13 @@ pub fn text_stage_names(spec: &str) -> Result<Vec<&'static str>> {
 
 /// Builds the encoder of the folder `spec` (with a classifier of `classes` outputs when asked)
 /// and loads its weights strictly. With `new_head`, a classifier in the file is left out so a
-/// fresh one, sized to the new task, is trained.
+/// fresh one, sized to the new task, is trained. `lora` adds fresh adapters (not in the file).
 pub fn load_text_model(
     spec: &str,
     classes: Option<i64>,
     device: Device,
     new_head: bool,
+    lora: Option<&LoraSpec>,
 ) -> Result<TextModel> {
     let dir = resolve_model_dir(spec)?;
     let config = BertConfig::from_file(&dir.join("config.json"))?;
@@ -104,19 +106,24 @@ pub fn load_text_model(
                 .into(),
         });
     }
-    let max_length = max_seq_length(&dir)?
-        .unwrap_or(config.max_position_embeddings as usize)
-        .min(config.max_position_embeddings as usize);
+    let (max_length, _) = lengths(&dir, &config)?;
 
     let weights_path = weights::hf::weights_file_in(&dir)?;
     let file = weights::read(&weights_path)?;
     let (sd, mut skipped) = encoder_keys(file, new_head);
 
     let mut vs = VarStore::new(device);
-    let model = Bert::new(&vs.root(), &config, pooling, classes);
+    if let Some(l) = lora {
+        l.validate()?;
+    }
+    let model = Bert::new(&vs.root(), &config, pooling, classes, lora);
+    let mut ignore_suffixes = vec!["position_ids".to_string(), "num_batches_tracked".into()];
+    if lora.is_some() {
+        ignore_suffixes.extend(LORA_MARKERS.iter().map(|m| format!("{m}weight")));
+    }
     let opts = LoadOptions {
         skip_head: new_head.then(|| HEAD_PREFIX.to_string()),
-        ignore_suffixes: vec!["position_ids".into(), "num_batches_tracked".into()],
+        ignore_suffixes,
     };
     let report = weights::load_into(
         &mut vs,
@@ -160,6 +167,20 @@ fn encoder_keys(file: StateDict, new_head: bool) -> (StateDict, Vec<String>) {
         }
     }
     (out, skipped)
+}
+
+/// The token limits of the text model `spec`: the length it was trained for (default of
+/// `--max-length`) and the size of its position table (the most it can take).
+pub fn model_max_length(spec: &str) -> Result<(usize, usize)> {
+    let dir = resolve_model_dir(spec)?;
+    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    lengths(&dir, &config)
+}
+
+fn lengths(dir: &Path, config: &BertConfig) -> Result<(usize, usize)> {
+    let positions = config.max_position_embeddings as usize;
+    let trained = max_seq_length(dir)?.unwrap_or(positions).min(positions);
+    Ok((trained, positions))
 }
 
 /// `max_seq_length` of `sentence_bert_config.json`, when the folder has one.

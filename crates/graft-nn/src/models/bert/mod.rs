@@ -23,6 +23,7 @@ pub use load::{load_text_model, TextModel};
 pub use pooling::{Pooling, PoolingMode};
 
 use crate::models::layers::{check_features, require_head, Linear};
+use crate::models::lora::LoraSpec;
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
@@ -52,12 +53,14 @@ pub struct Bert {
 
 impl Bert {
     /// Builds the encoder under `p` (the VarStore root gives the checkpoint key names); with
-    /// `num_classes`, a linear classifier on the pooled features.
+    /// `num_classes`, a linear classifier on the pooled features; `lora` adds low-rank adapters
+    /// to the attention projections it targets.
     pub fn new(
         p: &VarPath,
         config: &BertConfig,
         pooling: Pooling,
         num_classes: Option<i64>,
+        lora: Option<&LoraSpec>,
     ) -> Bert {
         let c = config;
         let prefix = c.family.layer_prefix();
@@ -69,7 +72,7 @@ impl Bert {
             config: c.clone(),
             embeddings: Embeddings::new(&p.sub("embeddings"), c),
             layers: (0..c.num_layers)
-                .map(|i| EncoderLayer::new(&layer_path.sub(i.to_string()), c))
+                .map(|i| EncoderLayer::new(&layer_path.sub(i.to_string()), c, lora))
                 .collect(),
             _pooler: (c.family == Family::Bert)
                 .then(|| dense(&p.sub("pooler").sub("dense"), c.hidden_size, c.hidden_size)),

@@ -69,7 +69,7 @@ pub fn write_tiny_model(dir: &Path, model_type: &str, prefix: &str, seed: i64) -
     let cfg = BertConfig::from_json(&config, &dir.join("config.json"))?;
     tch::manual_seed(seed);
     let vs = VarStore::new(Device::Cpu);
-    let _model = Bert::new(&vs.root(), &cfg, Pooling::default(), None);
+    let _model = Bert::new(&vs.root(), &cfg, Pooling::default(), None, None);
     let named: Vec<_> = vs
         .variables()
         .into_iter()

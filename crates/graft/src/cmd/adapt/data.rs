@@ -51,6 +51,31 @@ pub struct Sets {
     pub input: InputSpec,
 }
 
+/// Texts for the text model `model` (a model folder), cut to `max_length` tokens (default: the
+/// model's own); the unlabelled target's labels are not read.
+pub fn texts(
+    source: &str,
+    target: &str,
+    test: Option<&str>,
+    model: &str,
+    max_length: Option<usize>,
+    quiet: bool,
+) -> anyhow::Result<Sets> {
+    let args = crate::text_features::TextArgs {
+        max_length,
+        ..Default::default()
+    };
+    let recipe = crate::text_data::TextRecipe::new(&args, args.max_length(model)?);
+    let tok = graft_nn::models::bert::load::resolve_model_dir(model)?.join("tokenizer.json");
+    let open = |p: &str, labelled| crate::text_data::open(p, &tok, &recipe, labelled, quiet);
+    Ok(Sets {
+        source: open(source, true)?,
+        target: open(target, false)?,
+        test: test.map(|p| open(p, true)).transpose()?,
+        input: InputSpec::tokens(),
+    })
+}
+
 /// Images for a registry model with preprocessing `pre`.
 pub fn images(
     source: &str,

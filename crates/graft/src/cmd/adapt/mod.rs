@@ -10,6 +10,7 @@ mod recipe;
 
 use crate::backbone_load;
 use anyhow::{bail, Context};
+use graft_nn::models::bert::load::is_text_model;
 use graft_nn::models::{find, mlp::Mlp, Backbone};
 use graft_nn::train::adapt::{AdaptEvent, Adapter, Selection};
 use graft_nn::train::data::stratified_split;
@@ -34,9 +35,13 @@ pub struct Args {
     /// A recipe (TOML); flags given beside it override its values
     #[arg(long)]
     pub recipe: Option<PathBuf>,
-    /// Registry model (see `graft models`), or `mlp` for feature vectors
+    /// Registry model (see `graft models`), a text model folder (BERT, MiniLM, DistilBERT), or
+    /// `mlp` for feature vectors
     #[arg(long)]
     pub model: Option<String>,
+    /// Text models: tokens kept per text, special tokens included (default: the model's own)
+    #[arg(long)]
+    pub max_length: Option<usize>,
     /// Hidden widths of the mlp model (comma-separated)
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<i64>>,
@@ -168,6 +173,7 @@ fn flags_recipe(a: &Args) -> anyhow::Result<AdaptRecipe> {
             SelectName::Dev => Selection::Dev,
         }),
         adabn: a.adabn.then_some(true),
+        max_length: a.max_length,
         freeze: Freeze {
             until: a.freeze_until.clone(),
             head_only: None,
@@ -282,8 +288,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .context("--target-unlabelled is required (the unlabelled target set)")?;
     let seed = recipe.seed.unwrap_or(0);
     let vectors = model_name == "mlp";
+    let text = !vectors && is_text_model(&model_name);
+    if text && recipe.weights.is_some() {
+        bail!("--weights does not apply to a text model: {model_name} holds its own weights");
+    }
+    if text && recipe.adabn == Some(true) {
+        bail!(
+            "AdaBN re-estimates BatchNorm statistics; text encoders use LayerNorm, which has none"
+        );
+    }
     let mut sets = if vectors {
         data::vectors(&source, &target, recipe.target_test.as_deref())?
+    } else if text {
+        data::texts(
+            &source,
+            &target,
+            recipe.target_test.as_deref(),
+            &model_name,
+            recipe.max_length,
+            quiet,
+        )?
     } else {
         let pre = find(&model_name)?.preprocess();
         data::images(
@@ -352,6 +376,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Some(classes),
         )?;
         (vs, Box::new(m))
+    } else if text {
+        let l = backbone_load::load_text(&model_name, classes, device, None)?;
+        (l.vs, l.model)
     } else {
         // Initial weights keep their head when it fits these classes (a source model being
         // adapted); otherwise the head is new.
@@ -391,6 +418,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let trainer = Trainer::new(model.as_ref(), &mut vs, train_cfg)?;
     let mut adapter = Adapter::new(trainer, adapt_cfg, classes)?;
     if adapter.cfg.delta.is_some() {
+        if text {
+            bail!("DELTA is not available for text models yet; use L2-SP (--l2sp-alpha)");
+        }
         let Some(w) = recipe.weights.as_deref().filter(|_| !vectors) else {
             bail!(
                 "DELTA keeps the feature maps close to a pre-trained model's: give --weights (a \

@@ -40,6 +40,8 @@ pub struct AdaptRecipe {
     pub select: Option<Selection>,
     /// Re-estimate BatchNorm statistics on the target after training.
     pub adabn: Option<bool>,
+    /// Text models: tokens kept per text (default: the model's own limit).
+    pub max_length: Option<usize>,
     #[serde(default)]
     pub freeze: Freeze,
     #[serde(default)]
@@ -168,6 +170,7 @@ impl AdaptRecipe {
         over!(self.seed, o.seed);
         over!(self.select, o.select);
         over!(self.adabn, o.adabn);
+        over!(self.max_length, o.max_length);
         over!(self.freeze.until, o.freeze.until);
         over!(self.freeze.head_only, o.freeze.head_only);
         let (t, u) = (&mut self.train, &o.train);
@@ -286,6 +289,7 @@ impl AdaptRecipe {
             freeze_until: self.freeze.until.clone(),
             freeze_backbone: self.freeze.head_only.unwrap_or(false),
             decay_norm_and_bias: false,
+            train_only: Vec::new(),
         };
         let train = TrainConfig {
             epochs: t.epochs.expect("completed"),
