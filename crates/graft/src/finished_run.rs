@@ -32,6 +32,16 @@ impl FinishedRun {
                 run_dir.display()
             );
         }
+        if graft_nn::models::bert::load::is_text_model(&model) {
+            bail!(
+                "{}: a text model's run; graft eval and graft predict open image and feature runs \
+                 only for now. The run's test accuracy is in its summary.json; a full \
+                 fine-tuning or --merge-lora run is itself a model folder for `graft extract \
+                 --model {}`",
+                run_dir.display(),
+                run_dir.display()
+            );
+        }
         let pre = find(&model)?.preprocess();
         let loaded = backbone_load::load(
             &model,

@@ -307,6 +307,10 @@ fn finetune_trains_a_text_model_fully_or_through_lora_adapters() {
     ]);
     assert_eq!(summary(&o)["n"], 12);
 
+    let o = graft(&["eval", s(&dir), "--data", s(&test)]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("a text model's run"), "{}", stderr(&o));
+
     // LoRA is for text models only, and merging needs adapters.
     let o = graft(&[
         "finetune",

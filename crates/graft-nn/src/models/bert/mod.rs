@@ -23,7 +23,7 @@ pub use load::{load_text_model, TextModel};
 pub use pooling::{Pooling, PoolingMode};
 
 use crate::models::layers::{check_features, require_head, Linear};
-use crate::models::lora::LoraSpec;
+use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
@@ -44,8 +44,9 @@ pub struct Bert {
     embeddings: Embeddings,
     layers: Vec<EncoderLayer>,
     /// BERT's `pooler` (tanh of a dense layer on `[CLS]`): kept so that checkpoints load
-    /// strictly; features come from [`Pooling`] instead.
-    _pooler: Option<Linear>,
+    /// strictly, and adapted like any `dense` module so that adapter files have the keys PEFT
+    /// expects; features come from [`Pooling`] instead.
+    _pooler: Option<AdaptedLinear>,
     classifier: Option<Linear>,
     pooling: Pooling,
     stages: Vec<StageInfo>,
@@ -74,8 +75,10 @@ impl Bert {
             layers: (0..c.num_layers)
                 .map(|i| EncoderLayer::new(&layer_path.sub(i.to_string()), c, lora))
                 .collect(),
-            _pooler: (c.family == Family::Bert)
-                .then(|| dense(&p.sub("pooler").sub("dense"), c.hidden_size, c.hidden_size)),
+            _pooler: (c.family == Family::Bert).then(|| {
+                let q = p.sub("pooler").sub("dense");
+                AdaptedLinear::new(&q, "dense", dense(&q, c.hidden_size, c.hidden_size), lora)
+            }),
             classifier: num_classes.map(|k| dense(&p.sub("classifier"), c.hidden_size, k)),
             pooling,
             stages: stages(c),
