@@ -7,6 +7,7 @@ mod common;
 use common::{graft, s, stderr, summary};
 use graft_nn::models::bert::tiny::write_tiny_model;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 const POSITIVE: [&str; 6] = [
     "great book, love it",
@@ -46,6 +47,21 @@ fn reviews_jsonl(dir: &Path, name: &str, copies: usize) -> PathBuf {
     p
 }
 
+/// `graft extract --model MODEL --data DATA --out OUT EXTRA...`.
+fn extract(model: &Path, data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "extract",
+        "--model",
+        s(model),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    graft(&args)
+}
+
 fn tiny_model(dir: &Path) -> PathBuf {
     let m = dir.join("tiny-bert");
     write_tiny_model(&m, "bert", "", 0).unwrap();
@@ -58,18 +74,7 @@ fn extract_writes_pooled_text_features_with_their_provenance() {
     let model = tiny_model(tmp.path());
     let data = reviews_jsonl(tmp.path(), "reviews.jsonl", 2);
     let out = tmp.path().join("f.safetensors");
-    let o = graft(&[
-        "extract",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--out",
-        s(&out),
-        "--json",
-        "--max-length",
-        "6",
-    ]);
+    let o = extract(&model, &data, &out, &["--json", "--max-length", "6"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = summary(&o);
     assert_eq!(v["n"], 24);
@@ -91,18 +96,7 @@ fn extract_writes_pooled_text_features_with_their_provenance() {
 
     // An earlier stage, at the embeddings.
     let out2 = tmp.path().join("g.npz");
-    let o = graft(&[
-        "extract",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--out",
-        s(&out2),
-        "--json",
-        "--stage",
-        "embeddings",
-    ]);
+    let o = extract(&model, &data, &out2, &["--json", "--stage", "embeddings"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(summary(&o)["stage"], "embeddings");
 }
@@ -165,54 +159,35 @@ fn bad_text_input_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
     let out = tmp.path().join("f.safetensors");
-    let extract = |data: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "extract",
-            "--model",
-            s(&model),
-            "--data",
-            s(data),
-            "--out",
-            s(&out),
-        ];
-        args.extend_from_slice(extra);
-        let o = graft(&args);
+    let refused = |data: &Path, extra: &[&str]| {
+        let o = extract(&model, data, &out, extra);
         assert!(!o.status.success());
         stderr(&o)
     };
     let data = reviews_jsonl(tmp.path(), "reviews.jsonl", 1);
-    let e = extract(&data, &["--label-column", "stars"]);
+    let e = refused(&data, &["--label-column", "stars"]);
     assert!(e.contains("reviews.jsonl") && e.contains("stars"), "{e}");
 
     let bad = tmp.path().join("bad.jsonl");
     let mut bytes = b"{\"text\": \"good\", \"label\": \"positive\"}\n".to_vec();
     bytes.extend(b"{\"text\": \"bad \xff\xfe\", \"label\": \"negative\"}\n");
     std::fs::write(&bad, bytes).unwrap();
-    let e = extract(&bad, &[]);
+    let e = refused(&bad, &[]);
     assert!(e.contains("bad.jsonl:2") && e.contains("UTF-8"), "{e}");
 
     let empty = tmp.path().join("empty.csv");
     std::fs::write(&empty, "text,label\ngood book,positive\n  ,negative\n").unwrap();
-    let e = extract(&empty, &[]);
+    let e = refused(&empty, &[]);
     assert!(e.contains("empty.csv:3") && e.contains("empty"), "{e}");
-    let o = graft(&[
-        "extract",
-        "--model",
-        s(&model),
-        "--data",
-        s(&empty),
-        "--out",
-        s(&out),
-        "--skip-empty",
-    ]);
+    let o = extract(&model, &empty, &out, &["--skip-empty"]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let e = extract(&data, &["--weights", "x.safetensors"]);
+    let e = refused(&data, &["--weights", "x.safetensors"]);
     assert!(
         e.contains("--weights does not apply to a text model"),
         "{e}"
     );
-    let e = extract(&data, &["--max-length", "4096"]);
+    let e = refused(&data, &["--max-length", "4096"]);
     assert!(
         e.contains("--max-length 4096 exceeds the 20 positions"),
         "{e}"
@@ -295,16 +270,7 @@ fn finetune_trains_a_text_model_fully_or_through_lora_adapters() {
     assert!(merged.get("classifier.weight").is_some());
     // The merged run is itself a model folder: graft extracts features with it.
     let f = tmp.path().join("f.safetensors");
-    let o = graft(&[
-        "extract",
-        "--model",
-        s(&dir),
-        "--data",
-        s(&test),
-        "--out",
-        s(&f),
-        "--json",
-    ]);
+    let o = extract(&dir, &test, &f, &["--json"]);
     assert_eq!(summary(&o)["n"], 12);
 
     let o = graft(&["eval", s(&dir), "--data", s(&test)]);
