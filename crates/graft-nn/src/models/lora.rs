@@ -78,8 +78,8 @@ pub const LORA_MARKERS: [&str; 2] = ["lora_A.", "lora_B."];
 /// A rank-`r` update of one linear layer.
 #[derive(Debug)]
 pub struct Lora {
-    pub a: Tensor,
-    pub b: Tensor,
+    a: Tensor,
+    b: Tensor,
     scale: f64,
     dropout: f64,
 }
@@ -112,18 +112,13 @@ impl Lora {
             .f_linear::<Tensor>(&self.b, None)?
             .f_mul_scalar(self.scale)?)
     }
-
-    /// `scale * B A`, the update folded into the base weight by merging.
-    pub fn merged_delta(&self) -> Result<Tensor> {
-        Ok(self.b.f_matmul(&self.a)?.f_mul_scalar(self.scale)?)
-    }
 }
 
 /// A linear layer with an optional adapter.
 #[derive(Debug)]
 pub struct AdaptedLinear {
-    pub base: Linear,
-    pub lora: Option<Lora>,
+    base: Linear,
+    lora: Option<Lora>,
 }
 
 impl AdaptedLinear {

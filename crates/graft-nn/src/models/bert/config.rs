@@ -25,6 +25,15 @@ impl Family {
         }
     }
 
+    /// The family a `config.json` `model_type` names, if graft builds it.
+    pub fn from_model_type(model_type: &str) -> Option<Family> {
+        match model_type {
+            "bert" => Some(Family::Bert),
+            "distilbert" => Some(Family::DistilBert),
+            _ => None,
+        }
+    }
+
     /// The `model_type` of `config.json`.
     pub fn model_type(self) -> &'static str {
         match self {
@@ -78,16 +87,12 @@ impl BertConfig {
             .get("model_type")
             .and_then(Value::as_str)
             .unwrap_or("bert");
-        let family = match model_type {
-            "bert" => Family::Bert,
-            "distilbert" => Family::DistilBert,
-            other => {
-                return Err(bad(format!(
-                    "model_type `{other}` is not a BERT-family encoder graft can build \
-                     (expected bert or distilbert)"
-                )))
-            }
-        };
+        let family = Family::from_model_type(model_type).ok_or_else(|| {
+            bad(format!(
+                "model_type `{model_type}` is not a BERT-family encoder graft can build \
+                 (expected bert or distilbert)"
+            ))
+        })?;
         // DistilBERT names its sizes differently; both spellings are read the same way.
         let names = |bert: &'static str, distil: &'static str| match family {
             Family::Bert => bert,

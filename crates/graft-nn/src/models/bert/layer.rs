@@ -109,10 +109,10 @@ impl Embeddings {
 /// Multi-head self-attention with its output projection.
 #[derive(Debug)]
 pub struct SelfAttention {
-    pub query: AdaptedLinear,
-    pub key: AdaptedLinear,
-    pub value: AdaptedLinear,
-    pub out: AdaptedLinear,
+    query: AdaptedLinear,
+    key: AdaptedLinear,
+    value: AdaptedLinear,
+    out: AdaptedLinear,
     heads: i64,
     dropout: f64,
 }
@@ -159,7 +159,7 @@ impl SelfAttention {
 /// One transformer encoder layer (post-LayerNorm, as BERT and DistilBERT).
 #[derive(Debug)]
 pub struct EncoderLayer {
-    pub attention: SelfAttention,
+    attention: SelfAttention,
     attention_norm: LayerNorm,
     intermediate: AdaptedLinear,
     output: AdaptedLinear,
@@ -170,7 +170,7 @@ pub struct EncoderLayer {
 
 impl EncoderLayer {
     /// `p` is the layer's own path (`encoder.layer.3`, `transformer.layer.3`); `lora` adds
-    /// adapters to the attention projections it targets.
+    /// adapters to the linear layers it targets.
     pub fn new(p: &Path, c: &BertConfig, lora: Option<&LoraSpec>) -> Self {
         let (d, f, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
         // Adapters target modules by the last part of their name, as PEFT's `target_modules`
@@ -179,45 +179,46 @@ impl EncoderLayer {
             let q = parent.sub(name);
             AdaptedLinear::new(&q, name, dense(&q, i, o), lora)
         };
-        let proj = |parent: &Path, name: &str| wrap(parent, name, d, d);
-        match c.family {
-            Family::Bert => {
-                let s = p.sub("attention").sub("self");
-                let o = p.sub("attention").sub("output");
-                EncoderLayer {
-                    attention: SelfAttention::new(
-                        proj(&s, "query"),
-                        proj(&s, "key"),
-                        proj(&s, "value"),
-                        proj(&o, "dense"),
-                        c,
-                    ),
-                    attention_norm: LayerNorm::new(&o.sub("LayerNorm"), d, eps),
-                    intermediate: wrap(&p.sub("intermediate"), "dense", d, f),
-                    output: wrap(&p.sub("output"), "dense", f, d),
-                    output_norm: LayerNorm::new(&p.sub("output").sub("LayerNorm"), d, eps),
-                    activation: c.activation,
-                    dropout: c.hidden_dropout,
-                }
-            }
-            Family::DistilBert => {
-                let a = p.sub("attention");
-                EncoderLayer {
-                    attention: SelfAttention::new(
-                        proj(&a, "q_lin"),
-                        proj(&a, "k_lin"),
-                        proj(&a, "v_lin"),
-                        proj(&a, "out_lin"),
-                        c,
-                    ),
-                    attention_norm: LayerNorm::new(&p.sub("sa_layer_norm"), d, eps),
-                    intermediate: wrap(&p.sub("ffn"), "lin1", d, f),
-                    output: wrap(&p.sub("ffn"), "lin2", f, d),
-                    output_norm: LayerNorm::new(&p.sub("output_layer_norm"), d, eps),
-                    activation: c.activation,
-                    dropout: c.hidden_dropout,
-                }
-            }
+        // The two families differ only in key names: where the projections live and what
+        // they, the norms and the feed-forward layers are called.
+        let a = p.sub("attention");
+        let (qkv_parent, out_parent, [q, k, v, out]) = match c.family {
+            Family::Bert => (
+                a.sub("self"),
+                a.sub("output"),
+                ["query", "key", "value", "dense"],
+            ),
+            Family::DistilBert => (a.clone(), a, ["q_lin", "k_lin", "v_lin", "out_lin"]),
+        };
+        let (attention_norm, (ffn_in, ffn_in_name), (ffn_out, ffn_out_name), output_norm) =
+            match c.family {
+                Family::Bert => (
+                    out_parent.sub("LayerNorm"),
+                    (p.sub("intermediate"), "dense"),
+                    (p.sub("output"), "dense"),
+                    p.sub("output").sub("LayerNorm"),
+                ),
+                Family::DistilBert => (
+                    p.sub("sa_layer_norm"),
+                    (p.sub("ffn"), "lin1"),
+                    (p.sub("ffn"), "lin2"),
+                    p.sub("output_layer_norm"),
+                ),
+            };
+        EncoderLayer {
+            attention: SelfAttention::new(
+                wrap(&qkv_parent, q, d, d),
+                wrap(&qkv_parent, k, d, d),
+                wrap(&qkv_parent, v, d, d),
+                wrap(&out_parent, out, d, d),
+                c,
+            ),
+            attention_norm: LayerNorm::new(&attention_norm, d, eps),
+            intermediate: wrap(&ffn_in, ffn_in_name, d, f),
+            output: wrap(&ffn_out, ffn_out_name, f, d),
+            output_norm: LayerNorm::new(&output_norm, d, eps),
+            activation: c.activation,
+            dropout: c.hidden_dropout,
         }
     }
 

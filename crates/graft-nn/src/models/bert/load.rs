@@ -2,7 +2,7 @@
 //! `config.json`, the weights, `tokenizer.json`, and optionally the sentence-transformers files
 //! that say how to pool and how long a text may be.
 
-use super::{read_json, Bert, BertConfig, Pooling, HEAD_PREFIX};
+use super::{read_json, Bert, BertConfig, Family, Pooling, HEAD_PREFIX};
 use crate::models::lora::{LoraSpec, LORA_MARKERS};
 use crate::weights::{self, LoadOptions, StateDict};
 use crate::{NnError, Result};
@@ -71,16 +71,40 @@ pub fn is_text_model(spec: &str) -> bool {
     let Ok(v) = read_json(&dir.join("config.json")) else {
         return false;
     };
-    matches!(
-        v.get("model_type").and_then(Value::as_str),
-        Some("bert" | "distilbert")
-    )
+    v.get("model_type")
+        .and_then(Value::as_str)
+        .and_then(Family::from_model_type)
+        .is_some()
+}
+
+/// The folder of the text model `spec` and its configuration.
+fn open_config(spec: &str) -> Result<(PathBuf, BertConfig)> {
+    let dir = resolve_model_dir(spec)?;
+    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    Ok((dir, config))
+}
+
+/// The `tokenizer.json` of the text model `spec`, with an error saying how to add one.
+pub fn tokenizer_file(spec: &str) -> Result<PathBuf> {
+    tokenizer_in(&resolve_model_dir(spec)?)
+}
+
+fn tokenizer_in(dir: &Path) -> Result<PathBuf> {
+    let tokenizer = dir.join("tokenizer.json");
+    if !tokenizer.is_file() {
+        return Err(NnError::BadWeights {
+            path: dir.to_path_buf(),
+            what: "no tokenizer.json (the Hugging Face fast-tokenizer file); save the tokenizer \
+                   with the model (tokenizer.save_pretrained)"
+                .into(),
+        });
+    }
+    Ok(tokenizer)
 }
 
 /// Stage names of the text model `spec`, from its configuration alone (no weights read).
 pub fn text_stage_names(spec: &str) -> Result<Vec<&'static str>> {
-    let dir = resolve_model_dir(spec)?;
-    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    let (_, config) = open_config(spec)?;
     Ok(super::stages(&config).iter().map(|s| s.name).collect())
 }
 
@@ -94,18 +118,9 @@ pub fn load_text_model(
     new_head: bool,
     lora: Option<&LoraSpec>,
 ) -> Result<TextModel> {
-    let dir = resolve_model_dir(spec)?;
-    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    let (dir, config) = open_config(spec)?;
     let pooling = Pooling::from_model_dir(&dir)?;
-    let tokenizer = dir.join("tokenizer.json");
-    if !tokenizer.is_file() {
-        return Err(NnError::BadWeights {
-            path: dir.clone(),
-            what: "no tokenizer.json (the Hugging Face fast-tokenizer file); save the tokenizer \
-                   with the model (tokenizer.save_pretrained)"
-                .into(),
-        });
-    }
+    let tokenizer = tokenizer_in(&dir)?;
     let (max_length, _) = lengths(&dir, &config)?;
 
     let weights_path = weights::hf::weights_file_in(&dir)?;
@@ -172,8 +187,7 @@ fn encoder_keys(file: StateDict, new_head: bool) -> (StateDict, Vec<String>) {
 /// The token limits of the text model `spec`: the length it was trained for (default of
 /// `--max-length`) and the size of its position table (the most it can take).
 pub fn model_max_length(spec: &str) -> Result<(usize, usize)> {
-    let dir = resolve_model_dir(spec)?;
-    let config = BertConfig::from_file(&dir.join("config.json"))?;
+    let (dir, config) = open_config(spec)?;
     lengths(&dir, &config)
 }
 

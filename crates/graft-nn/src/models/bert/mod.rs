@@ -18,7 +18,6 @@ pub mod pooling;
 pub mod tiny;
 
 pub use config::{BertConfig, Family};
-pub use layer::EncoderLayer;
 pub use load::{load_text_model, TextModel};
 pub use pooling::{Pooling, PoolingMode};
 
@@ -27,7 +26,7 @@ use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
-use layer::{dense, Embeddings};
+use layer::{dense, Embeddings, EncoderLayer};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -55,7 +54,7 @@ pub struct Bert {
 impl Bert {
     /// Builds the encoder under `p` (the VarStore root gives the checkpoint key names); with
     /// `num_classes`, a linear classifier on the pooled features; `lora` adds low-rank adapters
-    /// to the attention projections it targets.
+    /// to the linear layers it targets.
     pub fn new(
         p: &VarPath,
         config: &BertConfig,
@@ -91,11 +90,6 @@ impl Bert {
 
     pub fn pooling(&self) -> Pooling {
         self.pooling
-    }
-
-    /// The encoder layers, for adapters that wrap their projections.
-    pub fn layers(&self) -> &[EncoderLayer] {
-        &self.layers
     }
 
     /// Token states `(N, L, D)` after the last layer, for inputs packed by [`pack_tokens`].
