@@ -27,14 +27,21 @@ pub fn cache_dir() -> PathBuf {
 
 /// The cache key of a request: SHA-256 of a canonical description of its inputs.
 fn key(r: &Request<'_>) -> anyhow::Result<String> {
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
     if graft_nn::models::bert::load::is_text_model(r.model) {
-        let mut h = Sha256::new();
-        crate::text_features::describe(r, &mut |s: &str| {
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
-        })?;
-        return Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect());
+        crate::text_features::describe(r, &mut put)?;
+    } else {
+        describe_images(r, &mut put)?;
     }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Feeds `put` everything that determines the image features of `r`.
+fn describe_images(r: &Request<'_>, put: &mut dyn FnMut(&str)) -> anyhow::Result<()> {
     let spec = graft_nn::models::find(r.model)?;
     let stage = match r.stage {
         Some(s) => s.to_string(),
@@ -51,11 +58,6 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
     };
     let ds = ImageDataset::open_with(r.data, OpenOptions { min_classes: 1 })
         .with_context(|| format!("reading the dataset at {}", r.data.display()))?;
-    let mut h = Sha256::new();
-    let mut put = |s: &str| {
-        h.update((s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
-    };
     put("graft-features-v1");
     put(spec.name);
     put(&weights);
@@ -74,7 +76,7 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
             .map_or(0, |d| d.as_nanos());
         put(&format!("{}\t{}\t{mtime}\t{label}", p.display(), m.len()));
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(())
 }
 
 /// Features for `r`, from the cache when present; `true` when they came from it.

@@ -4,7 +4,7 @@
 
 use crate::text_features::TextArgs;
 use anyhow::Context;
-use graft_data::text::{open_text, TextTokenizer};
+use graft_data::text::{open_text, TextOptions, TextTokenizer};
 use graft_nn::train::ImageTensors;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -29,11 +29,11 @@ impl TextRecipe {
         }
     }
 
-    fn args(&self) -> TextArgs {
-        TextArgs {
+    /// How the reader takes the texts; without `labelled`, labels are not read.
+    fn options(&self, labelled: bool) -> TextOptions {
+        TextOptions {
             text_column: self.text_column.clone(),
-            label_column: self.label_column.clone(),
-            max_length: Some(self.max_length),
+            label_column: labelled.then(|| self.label_column.clone()),
             skip_empty: self.skip_empty,
         }
     }
@@ -49,11 +49,8 @@ pub fn open(
     quiet: bool,
 ) -> anyhow::Result<ImageTensors> {
     let p = Path::new(path);
-    let mut options = recipe.args().options();
-    if !labelled {
-        options.label_column = None;
-    }
-    let ds = open_text(p, &options).with_context(|| format!("reading the texts at {path}"))?;
+    let ds = open_text(p, &recipe.options(labelled))
+        .with_context(|| format!("reading the texts at {path}"))?;
     let tok = TextTokenizer::from_file(tokenizer, recipe.max_length)?;
     let texts: Vec<&str> = ds.texts.iter().map(String::as_str).collect();
     let b = tok.encode_batch(&texts)?;

@@ -8,7 +8,8 @@ use crate::image_data;
 use crate::recipe::Recipe;
 use crate::text_data::{self, TextRecipe};
 use anyhow::{bail, Context};
-use graft_nn::models::bert::load::{is_text_model, resolve_model_dir};
+use graft_data::preprocess::Preprocess;
+use graft_nn::models::bert::load::{is_text_model, resolve_model_dir, tokenizer_file};
 use graft_nn::models::find;
 use graft_nn::models::lora::{LoraSpec, LORA_MARKERS};
 use graft_nn::train::data::{labels_per_class, stratified_split};
@@ -31,6 +32,13 @@ pub struct Request {
     /// Train low-rank adapters (text models) instead of the encoder's weights.
     pub lora: Option<LoraSpec>,
     pub merge_lora: bool,
+}
+
+/// How a run's data files are read: texts with the model's tokenizer, or images with the
+/// model's preprocessing.
+enum Source {
+    Text(TextRecipe, PathBuf),
+    Images(Preprocess),
 }
 
 /// Metadata keys of a run's `model.safetensors`, so that the file describes itself.
@@ -183,19 +191,14 @@ pub fn run(req: Request) -> anyhow::Result<()> {
     }
     let seed = recipe.train.seed;
     let text = recipe.text.clone();
-    let pre = match &text {
-        Some(_) => None,
-        None => Some(find(&recipe.model)?.preprocess()),
-    };
-    let tokenizer = match &text {
-        Some(_) => Some(resolve_model_dir(&recipe.model)?.join("tokenizer.json")),
-        None => None,
+    let source = match &text {
+        Some(t) => Source::Text(t.clone(), tokenizer_file(&recipe.model)?),
+        None => Source::Images(find(&recipe.model)?.preprocess()),
     };
     let open_data = |path: &str| -> anyhow::Result<ImageTensors> {
-        match (&text, &tokenizer, &pre) {
-            (Some(t), Some(tok), _) => text_data::open(path, tok, t, true, quiet),
-            (_, _, Some(pre)) => image_data::open(path, pre, recipe.image_size, threads, quiet),
-            _ => unreachable!("a run is either text or images"),
+        match &source {
+            Source::Text(t, tok) => text_data::open(path, tok, t, true, quiet),
+            Source::Images(pre) => image_data::open(path, pre, recipe.image_size, threads, quiet),
         }
     };
 
@@ -366,17 +369,15 @@ pub fn run(req: Request) -> anyhow::Result<()> {
         ),
     ]);
     let model_file = dir.join("model.safetensors");
-    match &recipe.lora {
+    match recipe.lora.as_ref().filter(|_| recipe.merge_lora) {
         Some(spec) => {
-            save_adapter(&loaded.vs, spec, &recipe.model, &dir.join("adapter"))?;
-            if recipe.merge_lora {
-                let merged = graft_nn::models::lora::merged_tensors(&loaded.vs, spec)?;
-                graft_nn::weights::save::save_tensors(&merged, &model_file, &meta)?;
-            } else {
-                graft_nn::weights::save::save_safetensors(&loaded.vs, &model_file, &meta)?;
-            }
+            let merged = graft_nn::models::lora::merged_tensors(&loaded.vs, spec)?;
+            graft_nn::weights::save::save_tensors(&merged, &model_file, &meta)?;
         }
         None => graft_nn::weights::save::save_safetensors(&loaded.vs, &model_file, &meta)?,
+    }
+    if let Some(spec) = &recipe.lora {
+        save_adapter(&loaded.vs, spec, &recipe.model, &dir.join("adapter"))?;
     }
     if text.is_some() && (recipe.lora.is_none() || recipe.merge_lora) {
         copy_model_folder_files(&resolve_model_dir(&recipe.model)?, &dir)?;

@@ -66,7 +66,7 @@ pub fn texts(
         ..Default::default()
     };
     let recipe = crate::text_data::TextRecipe::new(&args, args.max_length(model)?);
-    let tok = graft_nn::models::bert::load::resolve_model_dir(model)?.join("tokenizer.json");
+    let tok = graft_nn::models::bert::load::tokenizer_file(model)?;
     let open = |p: &str, labelled| crate::text_data::open(p, &tok, &recipe, labelled, quiet);
     Ok(Sets {
         source: open(source, true)?,
