@@ -2,8 +2,8 @@
 //! `LabelEncoder` does, so index 1 means the same class in graft and in a Python pipeline;
 //! integers are already class indices and keep their value.
 
+use crate::arrays::{labels_to_classes, RawLabels};
 use crate::error::{DataError, Result};
-use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Largest accepted integer label: class names are materialised for `0..=max`, so a stray
@@ -68,36 +68,27 @@ impl LabelColumn {
         Ok(())
     }
 
-    /// (class index per row, class names).
+    /// (class index per row, class names). Names become indices as every other reader of
+    /// graft maps them ([`labels_to_classes`]); integers keep their value.
     pub(crate) fn into_classes(self) -> (Vec<i64>, Vec<String>) {
-        let names: BTreeSet<&str> = self
-            .labels
-            .iter()
-            .filter_map(|l| match l {
-                RawLabel::Name(n) => Some(n.as_str()),
-                RawLabel::Index(_) => None,
-            })
-            .collect();
-        let names: Vec<String> = names.into_iter().map(str::to_string).collect();
-        let max_index = self
-            .labels
-            .iter()
-            .filter_map(|l| match l {
-                RawLabel::Index(i) => Some(*i),
-                RawLabel::Name(_) => None,
-            })
-            .max();
-        let y = self
-            .labels
-            .iter()
-            .map(|l| match l {
-                RawLabel::Index(i) => *i,
-                RawLabel::Name(n) => names.binary_search(n).map_or(-1, |i| i as i64),
-            })
-            .collect();
-        match max_index {
-            Some(m) => (y, (0..=m).map(|i| i.to_string()).collect()),
-            None => (y, names),
+        let mut indices = Vec::new();
+        let mut names = Vec::new();
+        for l in self.labels {
+            match l {
+                RawLabel::Index(i) => indices.push(i),
+                RawLabel::Name(n) => names.push(n),
+            }
+        }
+        // `push` allows one kind per file, so at most one of the two lists is filled.
+        if names.is_empty() {
+            let classes = indices
+                .iter()
+                .max()
+                .map_or(Vec::new(), |&m| (0..=m).map(|i| i.to_string()).collect());
+            (indices, classes)
+        } else {
+            let (y, classes) = labels_to_classes(RawLabels::Strings(names));
+            (y, classes.unwrap_or_default())
         }
     }
 }
