@@ -3,6 +3,7 @@
 # against the same network from scratch, at SIZE px (default 112), tested on the 10,000 test
 # images. Fashion-MNIST comes from the Debian package dataset-fashion-mnist (installed when
 # missing and running as root), or FASHION_DIR.
+# PRECISION=bf16 trains and tests with bfloat16 autocast.
 # Usage: scripts/experiments/fashion_lite0.sh [OUT_DIR]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,6 +13,7 @@ SIZE=${SIZE:-112}
 EPOCHS=${EPOCHS:-30}
 SEEDS=${SEEDS:-"0"}
 THREADS=${THREADS:-2}
+PRECISION=${PRECISION:-fp32}
 FASHION_DIR=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 if [ ! -f "$FASHION_DIR/train-images-idx3-ubyte.gz" ]; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y dataset-fashion-mnist >&2 || { apt-get update -qq && apt-get install -y dataset-fashion-mnist >&2; }; fi
@@ -27,7 +29,7 @@ mkdir -p "$OUT"
 for seed in $SEEDS; do
     common=(--model efficientnet_lite0 --data "$FASHION_DIR/train-images-idx3-ubyte.gz"
             --test "$FASHION_DIR/t10k-images-idx3-ubyte.gz" --labels-per-class 20 --image-size "$SIZE"
-            --epochs "$EPOCHS" --batch-size 32 --threads "$THREADS" --seed "$seed" --json)
+            --epochs "$EPOCHS" --batch-size 32 --threads "$THREADS" --precision "$PRECISION" --seed "$seed" --json)
     rm -rf "$OUT/ft-$seed" "$OUT/scratch-$seed"
     "$GRAFT_BIN" finetune "${common[@]}" --lr 0.01 --weights "$WEIGHTS" --out "$OUT/ft-$seed" > "$OUT/ft-$seed.json"
     "$GRAFT_BIN" finetune "${common[@]}" --lr 0.05 --out "$OUT/scratch-$seed" > "$OUT/scratch-$seed.json"

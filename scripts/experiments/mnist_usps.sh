@@ -2,13 +2,15 @@
 # MNIST -> USPS with LeNet: pre-train on MNIST (the 10,000-image test set in GRAFT_DATA), then
 # fine-tune on USPS train with 10, 50 and 200 labels per class against training from scratch,
 # 3 seeds each, tested on the 2,007 USPS test digits. Prints mean +- sd accuracy per budget.
-# Usage: scripts/experiments/mnist_usps.sh [OUT_DIR]   (GRAFT_BIN to use a built binary)
+# Usage: scripts/experiments/mnist_usps.sh [OUT_DIR]   (GRAFT_BIN to use a built binary;
+# PRECISION=bf16 trains and tests every run with bfloat16 autocast)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${GRAFT_DATA:-$REPO/../shared/data}
 OUT=${1:-$REPO/.bench/mnist_usps}
 SEEDS=${SEEDS:-"0 1 2"}
 THREADS=${THREADS:-2}
+PRECISION=${PRECISION:-fp32}
 if [ -z "${GRAFT_BIN:-}" ]; then
     (cd "$REPO" && cargo build --release -p graft >&2)
     GRAFT_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/graft
@@ -21,14 +23,14 @@ rm -rf "$OUT"/pre "$OUT"/ft-* "$OUT"/scratch-*
 
 echo "pre-training lenet on MNIST ($MNIST)" >&2
 "$GRAFT_BIN" pretrain --model lenet --data "$MNIST" --epochs 10 --lr 0.05 --batch-size 64 \
-    --test "$USPS:test" --threads "$THREADS" --seed 0 --out "$OUT/pre" --json > "$OUT/pre.json"
+    --test "$USPS:test" --threads "$THREADS" --precision "$PRECISION" --seed 0 --out "$OUT/pre" --json > "$OUT/pre.json"
 
 epochs_for() { case $1 in 10) echo 60;; 50) echo 30;; *) echo 15;; esac; }
 for k in 10 50 200; do
     for seed in $SEEDS; do
         e=$(epochs_for "$k")
         common=(--model lenet --data "$USPS:train" --test "$USPS:test" --labels-per-class "$k"
-                --epochs "$e" --batch-size 32 --threads "$THREADS" --seed "$seed" --json)
+                --epochs "$e" --batch-size 32 --threads "$THREADS" --precision "$PRECISION" --seed "$seed" --json)
         "$GRAFT_BIN" finetune "${common[@]}" --lr 0.03 --out "$OUT/scratch-$k-$seed" > "$OUT/scratch-$k-$seed.json"
         "$GRAFT_BIN" finetune "${common[@]}" --lr 0.01 --weights "$OUT/pre/model.safetensors" \
             --out "$OUT/ft-$k-$seed" > "$OUT/ft-$k-$seed.json"

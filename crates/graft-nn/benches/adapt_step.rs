@@ -69,6 +69,7 @@ fn time(model_name: &str, side: usize, batch: usize, adapt: &AdaptConfig) -> f64
             input: InputSpec::from_preprocess(&spec.preprocess(), Some(side as i64)),
             seed: 0,
             early_stopping: None,
+            precision: Default::default(),
         };
         let trainer = Trainer::new(model.as_ref(), &mut vs, cfg).expect("trainer");
         let mut a = Adapter::new(trainer, adapt.clone(), 10).expect("adapter");

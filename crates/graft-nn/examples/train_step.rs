@@ -126,6 +126,7 @@ fn main() -> Res<()> {
         input: InputSpec::from_preprocess(&spec.preprocess(), Some(args.size)),
         seed: args.seed as u64,
         early_stopping: None,
+        precision: Default::default(),
     };
     let mut trainer = Trainer::new(model.as_ref(), &mut vs, cfg)?;
 

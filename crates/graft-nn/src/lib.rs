@@ -5,6 +5,7 @@
 pub mod device;
 pub mod error;
 pub mod models;
+pub mod precision;
 pub mod train;
 pub mod transfer;
 pub mod weights;

@@ -60,6 +60,7 @@ fn config(epochs: usize, seed: u64) -> TrainConfig {
         input: InputSpec::from_preprocess(&spec.preprocess(), None),
         seed,
         early_stopping: None,
+        precision: Default::default(),
     }
 }
 

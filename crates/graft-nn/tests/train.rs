@@ -3,6 +3,7 @@
 
 use graft_data::preprocess::Normalization;
 use graft_nn::models::registry;
+use graft_nn::precision::{Autocast, Precision};
 use graft_nn::train::optim::Optimizer;
 use graft_nn::train::params::Param;
 use graft_nn::train::{
@@ -167,6 +168,7 @@ fn config(epochs: usize, freeze_until: Option<&str>) -> TrainConfig {
         },
         seed: 3,
         early_stopping: None,
+        precision: Default::default(),
     }
 }
 
@@ -453,4 +455,68 @@ fn an_mlp_learns_on_feature_vectors() {
     let acc = t.evaluate(&data).unwrap().accuracy;
     assert!(acc > 0.95, "MLP training accuracy {acc}");
     assert!(graft_nn::models::mlp::Mlp::new(&vs.root(), 0, &[8], 0.0, None).is_err());
+}
+
+#[test]
+fn bf16_training_learns_with_float32_weights_and_losses() {
+    let _turn = rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let files = RunFiles {
+        dir: dir.path().to_path_buf(),
+    };
+    let mut vs = VarStore::new(Device::Cpu);
+    let model = lenet(&vs);
+    let (train, val) = (bars(96, 1), bars(40, 2));
+    let cfg = TrainConfig {
+        precision: Precision::Bf16,
+        ..config(4, None)
+    };
+    let mut t = Trainer::new(model.as_ref(), &mut vs, cfg).unwrap();
+    let x = Tensor::rand([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+    let (f, logits) = t.forward_train_parts(&x).unwrap();
+    assert_eq!((f.kind(), logits.kind()), (Kind::Float, Kind::Float));
+    t.fit(
+        &train,
+        None,
+        Some(&val),
+        &files,
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .unwrap();
+    let m = t.evaluate(&val).unwrap();
+    assert!(m.accuracy > 0.9, "bf16 validation accuracy {}", m.accuracy);
+    // Autocast computes in bf16 but never converts the weights themselves.
+    for (name, v) in vs.variables() {
+        assert_eq!(v.kind(), Kind::Float, "{name} is {:?}", v.kind());
+    }
+}
+
+#[test]
+fn bf16_autocast_features_stay_close_to_fp32() {
+    let _turn = rng_lock();
+    for (name, side) in [("resnet18", 64), ("efficientnet_lite0", 64)] {
+        let vs = VarStore::new(Device::Cpu);
+        tch::manual_seed(0);
+        let m = registry::find(name)
+            .unwrap()
+            .build_checked(&vs.root(), None)
+            .unwrap();
+        let x = Tensor::randn([4, 3, side, side], (Kind::Float, Device::Cpu));
+        let full = tch::no_grad(|| m.forward_features(&x, None, false)).unwrap();
+        let half = tch::no_grad(|| {
+            let _ac = Autocast::enter(Precision::Bf16, Device::Cpu);
+            m.forward_features(&x, None, false)
+        })
+        .unwrap();
+        assert_eq!(
+            half.kind(),
+            Kind::BFloat16,
+            "{name}: autocast did not apply"
+        );
+        let cos = Tensor::cosine_similarity(&full, &half.to_kind(Kind::Float), 1, 1e-8);
+        let worst = 1.0 - cos.min().double_value(&[]);
+        assert!(worst < 1e-2, "{name}: cosine distance {worst}");
+        assert!(worst > 0.0, "{name}: identical features, so bf16 never ran");
+    }
 }

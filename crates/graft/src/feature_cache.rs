@@ -8,6 +8,7 @@ use anyhow::Context;
 use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::npy::{write_npz, NpyOut, NpzFile};
+use graft_nn::precision::Precision;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
         crate::text_features::describe(r, &mut put)?;
     } else {
         describe_images(r, &mut put)?;
+    }
+    if r.precision != Precision::Fp32 {
+        put(&format!("precision={}", r.precision));
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -21,8 +21,10 @@ mod weights_file;
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: allocator::MappedLarge = allocator::MappedLarge;
+
 fn main() -> ExitCode {
-    allocator::bound_heap_growth();
     // `graft ... --json | head` closes the pipe early: end quietly as other command-line tools
     // do (the default SIGPIPE action) instead of panicking in `println!`.
     #[cfg(unix)]
@@ -31,6 +33,8 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = cmd::Cli::parse();
+    // Parsing starts no thread, so the allocator is still single-threaded here.
+    allocator::configure(cli.workload());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GRAFT_LOG")

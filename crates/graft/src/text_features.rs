@@ -109,6 +109,7 @@ pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
     let pb = crate::progress::bar(n as u64, "texts", r.quiet);
     pb.set_message(format!("{} {stage}", model.arch()));
     let _guard = tch::no_grad_guard();
+    let _autocast = graft_nn::precision::Autocast::enter(r.precision, r.device);
     for chunk in order.chunks(r.batch_size) {
         let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
         let b = tok.encode_batch(&batch)?;
@@ -131,6 +132,7 @@ pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
 
     let mut meta = BTreeMap::new();
     meta.insert("model".into(), tm.dir.display().to_string());
+    meta.insert("precision".into(), r.precision.to_string());
     meta.insert("architecture".into(), model.arch().to_string());
     meta.insert("weights".into(), tm.weights.display().to_string());
     meta.insert("weights_sha256".into(), tm.weights_sha256.clone());

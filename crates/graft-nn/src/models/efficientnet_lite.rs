@@ -9,6 +9,7 @@ use crate::models::layers::{
     ConvSpec, Linear, Padding,
 };
 use crate::models::{Backbone, StageInfo};
+use crate::precision::channels_last;
 use crate::Result;
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
@@ -327,7 +328,8 @@ impl Backbone for EfficientNetLite {
         let head = self.stages.len() - 1;
         let mut h = if from == 0 {
             check_image_batch(self.arch(), x, 3)?;
-            relu6(self.bn0.forward(&self.conv_stem.forward(x)?, train)?)?
+            let x = channels_last(x)?;
+            relu6(self.bn0.forward(&self.conv_stem.forward(&x)?, train)?)?
         } else {
             x.shallow_clone()
         };

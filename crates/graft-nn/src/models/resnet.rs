@@ -6,6 +6,7 @@ use crate::models::layers::{
     ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
+use crate::precision::channels_last;
 use crate::Result;
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
@@ -241,7 +242,7 @@ impl Backbone for ResNet {
         self.check_stage_range(from, to)?;
         let mut h = if from == 0 {
             check_image_batch(self.arch(), x, 3)?;
-            self.stem(x, train)?
+            self.stem(&channels_last(x)?, train)?
         } else {
             x.shallow_clone()
         };

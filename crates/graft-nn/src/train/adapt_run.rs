@@ -251,7 +251,10 @@ impl<'a> Adapter<'a> {
             return Ok(());
         }
         let t = &self.trainer;
-        let p = predict_proba(t.model, &t.cfg.input, target, t.device, 256)?;
+        let p = {
+            let _autocast = t.autocast();
+            predict_proba(t.model, &t.cfg.input, target, t.device, 256)?
+        };
         let sel = select_pseudo_labels(&p, &st.rule)?;
         self.progress.pseudo = Some((epoch, sel.indices, sel.labels));
         Ok(())
@@ -540,6 +543,7 @@ impl<'a> Adapter<'a> {
         val: &ImageTensors,
     ) -> Result<super::DevEstimate> {
         let t = &self.trainer;
+        let _autocast = t.autocast();
         let sub = |d: &ImageTensors| -> Result<Tensor> {
             let m = d.len().min(500);
             let idx: Vec<i64> = (0..m).map(|i| (i * d.len() / m) as i64).collect();

@@ -5,6 +5,7 @@
 //! exactly where the uninterrupted run does.
 
 use crate::models::Backbone;
+use crate::precision::{to_f32, Autocast, Precision};
 use crate::train::checkpoint;
 use crate::train::data::ImageTensors;
 use crate::train::input::{Augment, InputSpec};
@@ -52,6 +53,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Stop when validation accuracy has not improved for this many epochs.
     pub early_stopping: Option<usize>,
+    /// Precision of the forward passes (training, validation and test); weights, gradients
+    /// and losses stay in float32.
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// One line of metrics.jsonl.
@@ -292,6 +297,7 @@ impl<'a> Trainer<'a> {
         ends.push(last);
         ends.sort_unstable();
         ends.dedup();
+        let autocast = Autocast::enter(self.cfg.precision, self.device);
         let mut h = x.shallow_clone();
         let mut maps = Vec::new();
         let mut next = 0;
@@ -308,7 +314,10 @@ impl<'a> Trainer<'a> {
         }
         let f = model.pool_stage(&h, last)?;
         let logits = model.forward_head(&f, true)?;
-        Ok((f, logits, maps))
+        drop(autocast);
+        // Losses and domain heads work in float32 whatever the precision of the pass.
+        let maps = maps.iter().map(to_f32).collect::<Result<Vec<_>>>()?;
+        Ok((to_f32(&f)?, to_f32(&logits)?, maps))
     }
 
     /// Trains to the configured number of epochs (or early stop), from the current progress.
@@ -456,7 +465,13 @@ impl<'a> Trainer<'a> {
 
     /// Accuracy, macro-F1, per-class accuracy and confusion on a labelled set.
     pub fn evaluate(&self, data: &ImageTensors) -> Result<ClassMetrics> {
+        let _autocast = self.autocast();
         evaluate(self.model, &self.cfg.input, data, self.device, 64)
+    }
+
+    /// Autocast at the run's precision, for passes made outside [`Trainer::forward_train_taps`].
+    pub fn autocast(&self) -> Autocast {
+        Autocast::enter(self.cfg.precision, self.device)
     }
 }
 

@@ -144,6 +144,7 @@ fn config(epochs: usize, batch_size: usize, lr: f64, groups: GroupSpec, seed: u6
         input: InputSpec::from_preprocess(&pre, None),
         seed,
         early_stopping: None,
+        precision: Default::default(),
     }
 }
 

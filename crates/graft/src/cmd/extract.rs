@@ -8,6 +8,7 @@ use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::loader::{image_batches, LoaderOptions};
 use graft_nn::models::bert::load::is_text_model;
+use graft_nn::precision::{Autocast, Precision};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,10 @@ pub struct Args {
     /// cpu, cuda, cuda:N or auto
     #[arg(long, default_value = "cpu")]
     pub(crate) device: String,
+    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
+    /// convolutions, float32 weights; about twice as fast on CPUs with AVX-512 BF16 or AMX)
+    #[arg(long, default_value_t = Precision::Fp32)]
+    pub(crate) precision: Precision,
     /// Skip unreadable or corrupt images (counted in the summary) instead of stopping
     #[arg(long)]
     pub(crate) skip_bad: bool,
@@ -88,6 +93,7 @@ pub struct Request<'a> {
     pub threads: usize,
     pub seed: u64,
     pub device: Device,
+    pub precision: Precision,
     pub skip_bad: bool,
     /// Also keep the model's own classifier outputs (softmax over the source classes, for
     /// LEEP); the weights must then include the head.
@@ -172,6 +178,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     let last = model.stage_position(None)?;
     let at = model.stage_position(Some(&stage))?;
     let _guard = tch::no_grad_guard();
+    let _autocast = Autocast::enter(r.precision, r.device);
     for batch in loader {
         let batch = batch?;
         pb.inc((batch.indices.len() + batch.skipped.len()) as u64);
@@ -220,6 +227,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
 
     meta.insert("model".into(), spec.name.to_string());
     meta.insert("stage".into(), stage.clone());
+    meta.insert("precision".into(), r.precision.to_string());
     meta.insert("preprocess".into(), serde_json::to_string(&pre)?);
     meta.insert("data".into(), r.data.display().to_string());
     meta.insert(
@@ -261,6 +269,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         threads,
         seed: args.seed,
         device,
+        precision: args.precision,
         skip_bad: args.skip_bad,
         with_source_probs: false,
         quiet: args.json,
@@ -304,6 +313,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "texts_truncated": truncated,
             "threads": threads,
             "device": args.device,
+            "precision": args.precision.to_string(),
         });
         v[format!("{unit}_per_second")] = json!(rate);
         println!("{v}");

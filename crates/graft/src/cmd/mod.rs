@@ -63,6 +63,19 @@ enum Command {
     Auto(Box<auto::Args>),
 }
 
+impl Cli {
+    /// The allocator settings the command wants (see [`crate::allocator`]).
+    pub fn workload(&self) -> crate::allocator::Workload {
+        use crate::allocator::Workload;
+        match self.command {
+            Command::Pretrain(_) | Command::Finetune(_) | Command::Adapt(_) | Command::Auto(_) => {
+                Workload::Training
+            }
+            _ => Workload::Streaming,
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(a) => demo::run(a),

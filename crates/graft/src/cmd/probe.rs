@@ -11,6 +11,7 @@ use graft_linalg::{
     metrics::ClassificationReport, CSpec, Classifier, CrossValidation, FittedClassifier,
     KNeighborsClassifier, LinearSvc, LogisticRegression, Metric, RidgeClassifier,
 };
+use graft_nn::precision::Precision;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -90,6 +91,10 @@ pub struct Args {
     pub threads: Option<usize>,
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
+    /// convolutions, float32 weights; about twice as fast on CPUs with AVX-512 BF16 or AMX)
+    #[arg(long, default_value_t = Precision::Fp32)]
+    pub precision: Precision,
     /// Print the result as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
@@ -167,6 +172,7 @@ fn mlp_predict(a: &Args, train: &Labelled, test: &Labelled) -> anyhow::Result<Ve
         },
         seed: a.seed,
         early_stopping: None,
+        precision: Default::default(),
     };
     let dir = tempfile_dir()?;
     let mut t = Trainer::new(&m, &mut vs, cfg)?;
@@ -213,6 +219,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             threads,
             seed: a.seed,
             device,
+            precision: a.precision,
             skip_bad: false,
             with_source_probs: false,
             quiet: a.json,

@@ -8,6 +8,7 @@ use crate::feature_input::Labelled;
 use anyhow::{bail, Context};
 use graft_linalg::{scores, Matrix};
 use graft_nn::models::bert::load::{is_text_model, text_stage_names};
+use graft_nn::precision::Precision;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -47,6 +48,10 @@ pub struct Args {
     pub threads: Option<usize>,
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
+    /// convolutions, float32 weights; about twice as fast on CPUs with AVX-512 BF16 or AMX)
+    #[arg(long, default_value_t = Precision::Fp32)]
+    pub precision: Precision,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -114,6 +119,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 threads,
                 seed: 0,
                 device,
+                precision: a.precision,
                 skip_bad: false,
                 with_source_probs: with_probs,
                 quiet: a.json,

@@ -1,6 +1,7 @@
 //! Training flags shared by `graft pretrain` and `graft finetune`.
 
 use clap::ValueEnum;
+use graft_nn::precision::Precision;
 use graft_nn::train::{
     Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, Schedule, TrainConfig,
 };
@@ -137,6 +138,10 @@ pub struct TrainOpts {
     /// Seeds everything: initialisation, label subsets, data order, augmentation, dropout
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
+    /// convolutions; weights, gradients, optimiser and losses stay float32)
+    #[arg(long, default_value_t = Precision::Fp32)]
+    pub precision: Precision,
 }
 
 impl TrainOpts {
@@ -180,6 +185,7 @@ impl TrainOpts {
             input,
             seed: self.seed,
             early_stopping: self.early_stopping,
+            precision: self.precision,
         }
     }
 }

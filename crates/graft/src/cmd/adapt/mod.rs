@@ -12,6 +12,7 @@ use crate::backbone_load;
 use anyhow::{bail, Context};
 use graft_nn::models::bert::load::is_text_model;
 use graft_nn::models::{find, mlp::Mlp, Backbone};
+use graft_nn::precision::Precision;
 use graft_nn::train::adapt::{AdaptEvent, Adapter, Selection};
 use graft_nn::train::data::stratified_split;
 use graft_nn::train::{evaluate, ClassMetrics, ImageTensors, RunFiles, Trainer};
@@ -134,6 +135,10 @@ pub struct Args {
     pub augment: Option<String>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Precision of the forward passes: fp32 (default), or bf16 (autocast: bfloat16 matrix
+    /// products and convolutions; weights, gradients and losses stay float32)
+    #[arg(long)]
+    pub precision: Option<Precision>,
     /// Run directory (default: runs/adapt-<model>-N)
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -185,6 +190,7 @@ fn flags_recipe(a: &Args) -> anyhow::Result<AdaptRecipe> {
             optimizer: a.optimizer.clone(),
             weight_decay: a.weight_decay,
             augment: a.augment.clone(),
+            precision: a.precision,
             ..TrainSection::default()
         },
         ..AdaptRecipe::default()

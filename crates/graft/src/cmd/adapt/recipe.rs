@@ -4,6 +4,7 @@
 //! filled in, is saved in the run directory so the run can be repeated or resumed.
 
 use anyhow::{bail, Context};
+use graft_nn::precision::Precision;
 use graft_nn::train::adapt::{
     AdaptConfig, DeltaSpec, DomainLoss, L2SpSpec, Selection, SelfTraining,
 };
@@ -88,6 +89,8 @@ pub struct TrainSection {
     pub augment: Option<String>,
     pub dropout: Option<f64>,
     pub clip_grad: Option<f64>,
+    /// Forward passes in `fp32` or `bf16` (autocast).
+    pub precision: Option<Precision>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,6 +188,7 @@ impl AdaptRecipe {
         over!(t.augment, u.augment);
         over!(t.dropout, u.dropout);
         over!(t.clip_grad, u.clip_grad);
+        over!(t.precision, u.precision);
         match (&mut self.domain, &o.domain) {
             (Some(d), Some(e)) => {
                 d.loss = e.loss.clone();
@@ -305,6 +309,7 @@ impl AdaptRecipe {
             input,
             seed: self.seed.expect("completed"),
             early_stopping: None,
+            precision: t.precision.unwrap_or_default(),
         };
         let d = self.domain.as_ref().expect("completed");
         let domain = domain_loss(&d.loss, d.margin)?;

@@ -1,0 +1,189 @@
+//! The numeric precision of forward passes: `fp32`, or `bf16` through libtorch's own autocast
+//! (matrix products and convolutions in bfloat16, reductions, normalisations and losses in
+//! float32, weights kept in float32), which is what `torch.autocast` does in PyTorch.
+//!
+//! tch's `autocast` only switches CUDA's autocast and does nothing on a CPU, so the guard here
+//! calls libtorch's `at::autocast` functions directly, for the CPU or the CUDA device type. They
+//! are C++ functions without a C wrapper; their (Itanium-mangled) names are those of libtorch
+//! 2.13, which the build pins, so a libtorch without them fails at link time, not at run time.
+
+use crate::{NnError, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use tch::{Device, Kind, Tensor};
+
+/// Precision of the forward passes of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in float32.
+    #[default]
+    Fp32,
+    /// bfloat16 autocast: float32 weights and gradients, bfloat16 matrix products.
+    Bf16,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Precision {
+    type Err = NnError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fp32" | "float32" => Ok(Precision::Fp32),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            _ => Err(NnError::Invalid(format!(
+                "precision `{s}`: expected fp32 or bf16"
+            ))),
+        }
+    }
+}
+
+/// libtorch's `c10::DeviceType` and `c10::ScalarType` values (both `int8_t` enums).
+const DEVICE_CPU: i8 = 0;
+const DEVICE_CUDA: i8 = 1;
+const SCALAR_BFLOAT16: i8 = 15;
+
+mod ffi {
+    extern "C" {
+        #[link_name = "_ZN2at8autocast20set_autocast_enabledEN3c1010DeviceTypeEb"]
+        pub fn set_autocast_enabled(device: i8, enabled: bool);
+        #[link_name = "_ZN2at8autocast19is_autocast_enabledEN3c1010DeviceTypeE"]
+        pub fn is_autocast_enabled(device: i8) -> bool;
+        #[link_name = "_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE"]
+        pub fn set_autocast_dtype(device: i8, dtype: i8);
+        #[link_name = "_ZN2at8autocast17increment_nestingEv"]
+        pub fn increment_nesting() -> i32;
+        #[link_name = "_ZN2at8autocast17decrement_nestingEv"]
+        pub fn decrement_nesting() -> i32;
+        #[link_name = "_ZN2at8autocast11clear_cacheEv"]
+        pub fn clear_cache();
+    }
+}
+
+/// Autocast switched on for this thread (libtorch keeps the state per thread) until dropped;
+/// a no-op for `fp32`. Nested guards restore the state they found, and the outermost one
+/// empties libtorch's cache of weights cast for the region, as `torch.autocast` does on exit.
+#[must_use = "autocast stops when the guard is dropped"]
+pub struct Autocast {
+    /// Device type switched on and whether it was on before; `None` for a no-op guard.
+    state: Option<(i8, bool)>,
+}
+
+impl Autocast {
+    pub fn enter(precision: Precision, device: Device) -> Autocast {
+        if precision == Precision::Fp32 {
+            return Autocast { state: None };
+        }
+        let ty = match device {
+            Device::Cuda(_) => DEVICE_CUDA,
+            _ => DEVICE_CPU,
+        };
+        // SAFETY: plain setters of libtorch's thread-local autocast state; they take and return
+        // trivially copyable values and do not throw.
+        let was = unsafe {
+            let was = ffi::is_autocast_enabled(ty);
+            ffi::set_autocast_dtype(ty, SCALAR_BFLOAT16);
+            ffi::set_autocast_enabled(ty, true);
+            ffi::increment_nesting();
+            was
+        };
+        Autocast {
+            state: Some((ty, was)),
+        }
+    }
+}
+
+impl Drop for Autocast {
+    fn drop(&mut self) {
+        if let Some((ty, was)) = self.state {
+            // SAFETY: as in `enter`.
+            unsafe {
+                if ffi::decrement_nesting() == 0 {
+                    ffi::clear_cache();
+                }
+                ffi::set_autocast_enabled(ty, was);
+            }
+        }
+    }
+}
+
+/// `t` in float32 (a no-op when it already is): what leaves an autocast region for losses,
+/// metrics and files.
+pub fn to_f32(t: &Tensor) -> Result<Tensor> {
+    if t.kind() == Kind::Float {
+        Ok(t.shallow_clone())
+    } else {
+        Ok(t.f_to_kind(Kind::Float)?)
+    }
+}
+
+/// The same values in channels-last memory order (NHWC strides, NCHW shape): convolutions on a
+/// CPU (oneDNN) and on tensor cores run faster on it, and libtorch keeps the order through the
+/// network once the input has it. A no-op for tensors that are not 4-d.
+pub fn channels_last(x: &Tensor) -> Result<Tensor> {
+    if x.dim() != 4 {
+        return Ok(x.shallow_clone());
+    }
+    Ok(x.f_permute([0, 2, 3, 1])?
+        .f_contiguous()?
+        .f_permute([0, 3, 1, 2])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autocast_runs_matrix_products_in_bf16_and_restores_the_state() {
+        let a = Tensor::ones([4, 4], (Kind::Float, Device::Cpu));
+        assert_eq!(a.matmul(&a).kind(), Kind::Float);
+        {
+            let _outer = Autocast::enter(Precision::Bf16, Device::Cpu);
+            assert_eq!(a.matmul(&a).kind(), Kind::BFloat16);
+            {
+                let _inner = Autocast::enter(Precision::Bf16, Device::Cpu);
+                assert_eq!(a.matmul(&a).kind(), Kind::BFloat16);
+            }
+            // The inner guard found autocast on and leaves it on.
+            assert_eq!(a.matmul(&a).kind(), Kind::BFloat16);
+            let _noop = Autocast::enter(Precision::Fp32, Device::Cpu);
+            assert_eq!(a.matmul(&a).kind(), Kind::BFloat16);
+        }
+        assert_eq!(a.matmul(&a).kind(), Kind::Float);
+    }
+
+    #[test]
+    fn channels_last_keeps_values_and_shape() {
+        let x = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).view([2, 3, 4, 5]);
+        let y = channels_last(&x).unwrap();
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), vec![60, 1, 15, 3]);
+        assert!(y.equal(&x));
+        assert_eq!(
+            channels_last(&x.view([6, 20])).unwrap().stride(),
+            vec![20, 1]
+        );
+    }
+
+    #[test]
+    fn precision_names_parse() {
+        assert_eq!("bf16".parse::<Precision>().unwrap(), Precision::Bf16);
+        assert_eq!("fp32".parse::<Precision>().unwrap(), Precision::Fp32);
+        let e = "fp16".parse::<Precision>().unwrap_err().to_string();
+        assert!(e.contains("expected fp32 or bf16"), "{e}");
+    }
+}
