@@ -52,14 +52,18 @@ def load_graft(path: Path) -> tuple[np.ndarray, list[str] | None]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--graft", type=Path, required=True, help="graft extract output (.safetensors)")
-    p.add_argument("--torch", type=Path, required=True, help="extract_torch.py output (.npy)")
+    p.add_argument("--torch", type=Path, required=True,
+                   help="extract_torch.py output (.npy), or a second graft output (.safetensors)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
     g, gpaths = load_graft(args.graft)
-    t = np.load(args.torch).astype(np.float64)
-    tpaths_file = args.torch.with_name(args.torch.name + ".paths.txt")
-    tpaths = tpaths_file.read_text().splitlines() if tpaths_file.exists() else None
+    if args.torch.suffix == ".safetensors":
+        t, tpaths = load_graft(args.torch)
+    else:
+        t = np.load(args.torch).astype(np.float64)
+        tpaths_file = args.torch.with_name(args.torch.name + ".paths.txt")
+        tpaths = tpaths_file.read_text().splitlines() if tpaths_file.exists() else None
 
     matched_by = "position"
     if gpaths is not None and tpaths is not None and len(gpaths) == len(g):

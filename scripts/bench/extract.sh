@@ -5,7 +5,9 @@
 # For each model the two sides run alternately (graft, PyTorch, graft, PyTorch, ...) so
 # that slow phases of a noisy machine hit both; the table shows the best of the repeats,
 # the ratio graft/PyTorch, peak memory and the per-image cosine similarity of the two
-# feature matrices.
+# feature matrices. graft also runs with --precision bf16 (side `bf16`, alternating with the
+# others): its speed-up over graft's own fp32 and the cosine distance of its features to
+# graft's fp32 ones.
 #
 # Environment:
 #   GRAFT_BENCH_PYTHON  Python with torch 2.13 + torchvision 0.28 (default .bench/venv/bin/python,
@@ -13,6 +15,7 @@
 #   BENCH_RUNS          repeats per side and model (default 2)
 #   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
 #   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
+#   BENCH_BF16          1 (default) to add graft's bf16 side, 0 to skip it
 #   GRAFT_BIN           use this graft binary instead of building one
 #   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default $GRAFT_DATA, else ../shared/data beside the repo)
 set -euo pipefail
@@ -26,6 +29,7 @@ MODELS=${BENCH_MODELS:-"resnet18 efficientnet_lite0"}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-2}
 BATCH=${BENCH_BATCH:-32}
+BF16=${BENCH_BF16:-1}
 IMAGES=$BENCH/images-512
 LITE0_WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
 R18_WEIGHTS=$BENCH/resnet18_seed0.safetensors
@@ -60,9 +64,12 @@ run_one() {
         efficientnet_lite0) weights=$LITE0_WEIGHTS ;;
         *) die "unknown model $model" ;;
     esac
-    if [ "$side" = graft ]; then
+    if [ "$side" = graft ] || [ "$side" = bf16 ]; then
+        local precision=fp32
+        [ "$side" = bf16 ] && precision=bf16
         cmd=("$GRAFT" extract --model "$model" --weights "$weights" --data "$IMAGES"
-             --out "$RUN_DIR/$model.graft.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)
+             --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS"
+             --precision "$precision" --json)
     else
         cmd=("$PY" "$HERE/extract_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
              --out "$RUN_DIR/$model.torch.npy" --batch-size "$BATCH" --workers "$WORKERS"
@@ -82,9 +89,14 @@ for model in $MODELS; do
     for i in $(seq 1 "$RUNS"); do
         run_one "$model" graft "$i"
         run_one "$model" torch "$i"
+        [ "$BF16" = 1 ] && run_one "$model" bf16 "$i"
     done
     "$PY" "$HERE/compare_features.py" --graft "$RUN_DIR/$model.graft.safetensors" \
         --torch "$RUN_DIR/$model.torch.npy" --json >"$RUN_DIR/$model.parity.json"
+    if [ "$BF16" = 1 ]; then
+        "$PY" "$HERE/compare_features.py" --graft "$RUN_DIR/$model.bf16.safetensors" \
+            --torch "$RUN_DIR/$model.graft.safetensors" --json >"$RUN_DIR/$model.bf16-parity.json"
+    fi
 done
 
 echo

@@ -22,7 +22,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-NAME = re.compile(r"^(?P<model>.+)\.(?P<side>graft|torch)\.(?P<i>\d+)\.json$")
+NAME = re.compile(r"^(?P<model>.+)\.(?P<side>graft|torch|bf16)\.(?P<i>\d+)\.json$")
 
 
 def max_rss_mib(path: Path) -> float | None:
@@ -74,7 +74,9 @@ def main() -> None:
 
     rows = []
     for model, sides in runs.items():
-        g, t = sides.get("graft", []), sides.get("torch", [])
+        g, t, b = sides.get("graft", []), sides.get("torch", []), sides.get("bf16", [])
+        bf16_file = args.run_dir / f"{model}.bf16-parity.json"
+        bf16_parity = json.loads(bf16_file.read_text()) if bf16_file.exists() else None
         parity_file = args.run_dir / f"{model}.parity.json"
         parity = json.loads(parity_file.read_text()) if parity_file.exists() else None
         gb = max((r["ips"] for r in g), default=None)
@@ -95,6 +97,11 @@ def main() -> None:
             "torch_tree_pss_mib": peak(t, "tree_pss_mib"),
             "graft_tree_pss_mib": peak(g, "tree_pss_mib"),
             "parity": parity,
+            "bf16_ips": max((r["ips"] for r in b), default=None),
+            "bf16_ips_all": [round(r["ips"], 2) for r in b],
+            "bf16_speedup": max(r["ips"] for r in b) / gb if b and gb else None,
+            "bf16_max_rss_mib": peak(b, "max_rss_mib"),
+            "bf16_parity": bf16_parity,
         })
 
     head = ("model", "graft img/s", "PyTorch img/s", "ratio", "graft peak RSS",
@@ -118,9 +125,18 @@ def main() -> None:
         if k == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     print()
+    if any(r["bf16_ips"] for r in rows):
+        print("| model | graft fp32 img/s | graft bf16 img/s | bf16 / fp32 | bf16 peak RSS | cosine distance to fp32, mean / max |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            par = r["bf16_parity"]
+            dist = f"{1 - par['cosine_mean']:.2e} / {1 - par['cosine_min']:.2e}" if par else "n/a"
+            print(f"| {r['model']} | {fmt(r['graft_ips'], '.1f')} | {fmt(r['bf16_ips'], '.1f')} | "
+                  f"{fmt(r['bf16_speedup'], '.2f')} | {fmt(r['bf16_max_rss_mib'], unit=' MiB')} | {dist} |")
+    print()
     for r in rows:
         print(f"{r['model']}: {r['n']} images; img/s per repeat: graft {r['graft_ips_all']}, "
-              f"PyTorch {r['torch_ips_all']}; tree RSS sum PyTorch {fmt(r['torch_tree_rss_mib'], unit=' MiB')}")
+              f"PyTorch {r['torch_ips_all']}, graft bf16 {r['bf16_ips_all']}; tree RSS sum PyTorch {fmt(r['torch_tree_rss_mib'], unit=' MiB')}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -49,6 +49,12 @@ pub trait Backbone: std::fmt::Debug + Send {
     fn head_prefix(&self) -> &str;
     /// The preprocessing these weights expect.
     fn preprocess(&self) -> Preprocess;
+    /// Folds every BatchNorm into the convolution before it, for inference only (extraction):
+    /// the model can no longer train. Returns how many were folded; models without such pairs
+    /// keep the default, which folds none.
+    fn fold_batch_norms(&mut self) -> Result<usize> {
+        Ok(0)
+    }
 
     /// Full forward pass: features, then head.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {

@@ -362,6 +362,24 @@ impl Backbone for EfficientNetLite {
         "_fc."
     }
 
+    fn fold_batch_norms(&mut self) -> Result<usize> {
+        let mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)> = vec![
+            (&mut self.bn0, &mut self.conv_stem),
+            (&mut self.bn1, &mut self.conv_head),
+        ];
+        for b in &mut self.blocks {
+            if let Some((conv, bn)) = &mut b.expand {
+                pairs.push((bn, conv));
+            }
+            pairs.extend([(&mut b.bn1, &mut b.depthwise), (&mut b.bn2, &mut b.project)]);
+        }
+        let n = pairs.len();
+        for (bn, conv) in pairs {
+            bn.fold_into(conv)?;
+        }
+        Ok(n)
+    }
+
     fn preprocess(&self) -> Preprocess {
         preprocess(&self.cfg)
     }

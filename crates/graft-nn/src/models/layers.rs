@@ -130,6 +130,8 @@ pub struct BatchNorm2d {
     pub running_var: Tensor,
     eps: f64,
     momentum: f64,
+    /// Folded into the convolution before it ([`BatchNorm2d::fold_into`]): an identity now.
+    folded: bool,
 }
 
 impl BatchNorm2d {
@@ -142,11 +144,20 @@ impl BatchNorm2d {
             running_var: p.ones_no_train("running_var", &[channels]),
             eps,
             momentum,
+            folded: false,
         }
     }
 
     /// In training mode the batch's statistics are used and the running ones updated in place.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if self.folded {
+            if train {
+                return Err(NnError::Invalid(
+                    "a BatchNorm folded into its convolution for inference cannot train".into(),
+                ));
+            }
+            return Ok(x.shallow_clone());
+        }
         Ok(x.f_batch_norm(
             Some(&self.weight),
             Some(&self.bias),
@@ -157,6 +168,32 @@ impl BatchNorm2d {
             self.eps,
             true,
         )?)
+    }
+}
+
+impl BatchNorm2d {
+    /// Folds this layer's inference transform into `conv`, the convolution feeding it, and
+    /// becomes an identity: `W' = W s`, `b' = beta + (b - mean) s` with
+    /// `s = gamma / sqrt(var + eps)` (Ioffe & Szegedy 2015, Alg. 2, step 11). One kernel per
+    /// pair instead of two for inference; the model can no longer train.
+    pub fn fold_into(&mut self, conv: &mut Conv2d) -> Result<()> {
+        if self.folded {
+            return Ok(());
+        }
+        tch::no_grad(|| -> Result<()> {
+            let scale = self
+                .weight
+                .f_div(&self.running_var.f_add_scalar(self.eps)?.f_sqrt()?)?;
+            let bias = match &conv.bias {
+                Some(b) => b.f_sub(&self.running_mean)?,
+                None => self.running_mean.f_neg()?,
+            };
+            conv.weight = conv.weight.f_mul(&scale.f_view([-1, 1, 1, 1])?)?;
+            conv.bias = Some(self.bias.f_add(&bias.f_mul(&scale)?)?);
+            Ok(())
+        })?;
+        self.folded = true;
+        Ok(())
     }
 }
 

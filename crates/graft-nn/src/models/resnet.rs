@@ -269,6 +269,45 @@ impl Backbone for ResNet {
         "fc."
     }
 
+    fn fold_batch_norms(&mut self) -> Result<usize> {
+        let mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)> =
+            vec![(&mut self.bn1, &mut self.conv1)];
+        for block in self.layers.iter_mut().flatten() {
+            let downsample = match block {
+                Block::Basic {
+                    conv1,
+                    bn1,
+                    conv2,
+                    bn2,
+                    downsample,
+                } => {
+                    pairs.extend([(bn1, conv1), (bn2, conv2)]);
+                    downsample
+                }
+                Block::Bottleneck {
+                    conv1,
+                    bn1,
+                    conv2,
+                    bn2,
+                    conv3,
+                    bn3,
+                    downsample,
+                } => {
+                    pairs.extend([(bn1, conv1), (bn2, conv2), (bn3, conv3)]);
+                    downsample
+                }
+            };
+            if let Some(d) = downsample {
+                pairs.push((&mut d.bn, &mut d.conv));
+            }
+        }
+        let n = pairs.len();
+        for (bn, conv) in pairs {
+            bn.fold_into(conv)?;
+        }
+        Ok(n)
+    }
+
     fn preprocess(&self) -> Preprocess {
         preprocess()
     }

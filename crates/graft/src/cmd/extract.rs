@@ -129,7 +129,13 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
         r.device,
         !r.with_source_probs,
     )?;
-    let model = loaded.model;
+    let mut model = loaded.model;
+    // Inference only from here: one kernel per convolution and its BatchNorm (15-20 % faster in
+    // fp32). Not under bf16: the folded convolutions then round larger outputs, which moved
+    // Lite0's features by up to 3e-2 in cosine distance against 5e-3 unfolded, for no speed.
+    if r.precision == Precision::Fp32 {
+        model.fold_batch_norms()?;
+    }
     let stage = model.stage(r.stage)?.name.to_string();
 
     let mut meta = BTreeMap::new();

@@ -1,0 +1,76 @@
+//! Inference-only speed-ups keep the features: bf16 autocast stays within the tolerance the
+//! extraction promises, and BatchNorm folding is exact up to float rounding.
+
+use graft_nn::models::registry;
+use graft_nn::precision::{Autocast, Precision};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+#[test]
+fn bf16_autocast_features_stay_close_to_fp32() {
+    for (name, side) in [("resnet18", 64), ("efficientnet_lite0", 64)] {
+        let vs = VarStore::new(Device::Cpu);
+        tch::manual_seed(0);
+        let m = registry::find(name)
+            .unwrap()
+            .build_checked(&vs.root(), None)
+            .unwrap();
+        let x = Tensor::randn([4, 3, side, side], (Kind::Float, Device::Cpu));
+        let full = tch::no_grad(|| m.forward_features(&x, None, false)).unwrap();
+        let half = tch::no_grad(|| {
+            let _ac = Autocast::enter(Precision::Bf16, Device::Cpu);
+            m.forward_features(&x, None, false)
+        })
+        .unwrap();
+        assert_eq!(
+            half.kind(),
+            Kind::BFloat16,
+            "{name}: autocast did not apply"
+        );
+        let cos = Tensor::cosine_similarity(&full, &half.to_kind(Kind::Float), 1, 1e-8);
+        let worst = 1.0 - cos.min().double_value(&[]);
+        assert!(worst < 1e-2, "{name}: cosine distance {worst}");
+        assert!(worst > 0.0, "{name}: identical features, so bf16 never ran");
+    }
+}
+
+#[test]
+fn folding_batch_norms_keeps_the_features() {
+    for (name, pairs) in [("resnet18", 20), ("efficientnet_lite0", 49)] {
+        let vs = VarStore::new(Device::Cpu);
+        tch::manual_seed(0);
+        let mut m = registry::find(name)
+            .unwrap()
+            .build_checked(&vs.root(), Some(5))
+            .unwrap();
+        // Statistics far from the identity, as trained ones are.
+        tch::no_grad(|| {
+            for (k, mut v) in vs.variables() {
+                let n = v.size()[0];
+                if k.ends_with("running_var") {
+                    v.copy_(&(Tensor::rand([n], (Kind::Float, Device::Cpu)) * 2.0 + 0.1));
+                } else if k.ends_with("running_mean") || k.contains("bn") && k.ends_with("bias") {
+                    v.copy_(&(Tensor::randn([n], (Kind::Float, Device::Cpu)) * 0.5));
+                } else if k.contains("bn") && k.ends_with("weight") {
+                    v.copy_(&(Tensor::rand([n], (Kind::Float, Device::Cpu)) + 0.5));
+                }
+            }
+        });
+        let x = Tensor::randn([3, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let before = tch::no_grad(|| m.forward(&x, false)).unwrap();
+        assert_eq!(
+            m.fold_batch_norms().unwrap(),
+            pairs,
+            "{name}: BatchNorms folded"
+        );
+        let after = tch::no_grad(|| m.forward(&x, false)).unwrap();
+        let scale = before.abs().max().double_value(&[]);
+        let d = (&after - &before).abs().max().double_value(&[]);
+        assert!(
+            d <= 1e-4 * scale.max(1.0),
+            "{name}: folded logits differ by {d} (scale {scale})"
+        );
+        let e = m.forward(&x, true).unwrap_err().to_string();
+        assert!(e.contains("folded"), "{name}: {e}");
+    }
+}
