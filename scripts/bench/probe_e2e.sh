@@ -78,7 +78,7 @@ run_one() {
     if [ "$side" = graft ]; then
         rm -rf "$base.cache"
         cmd=(env "GRAFT_CACHE_DIR=$base.cache" "$GRAFT" probe --model efficientnet_lite0 --weights "$WEIGHTS"
-             --data "$DATA/train" --test "$DATA/test" --head logreg --threads "$THREADS" --json)
+             --data "$DATA/train" --test "$DATA/test" --head logreg --c auto --threads "$THREADS" --json)
         [ -n "$PRECISION" ] && cmd+=(--precision "$PRECISION")
     else
         cmd=("$PY" "$HERE/probe_e2e_torch.py" --weights "$WEIGHTS" --data "$DATA/train" --test "$DATA/test"
@@ -107,7 +107,7 @@ echo "Linear probe end to end, EfficientNet-Lite0 (224 px: shorter side 256, cen
      "Fashion-MNIST $N_TRAIN train + $N_TEST test PNGs (28 x 28 grey, 10 classes), threads $THREADS," \
      "DataLoader workers $WORKERS, precision ${PRECISION:-default (fp32)}, best of $RUNS; $(nproc) cores;" \
      "load average before $LOAD_BEFORE, after $LOAD_AFTER."
-echo "graft: features extracted once (cold cache) + logistic regression (L-BFGS, C = 1)." \
+echo "graft: features extracted once (cold cache) + logistic regression (L-BFGS, C chosen by 5-fold cross-validation on the training features)." \
      "PyTorch: frozen backbone + nn.Linear, Adam lr 1e-3, batch 32, $EPOCHS epochs decoding every epoch, one test pass."
 "$PY" - "$RUN_DIR" <<'EOF'
 import json, re, sys

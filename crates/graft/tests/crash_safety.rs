@@ -51,7 +51,7 @@ fn finals(v: &Value) -> Value {
         .collect()
 }
 
-/// The lines of metrics.jsonl without the wall-clock field, each parsed.
+/// The lines of metrics.jsonl without the wall-clock and memory fields, each parsed.
 fn metrics_lines(p: &Path) -> Vec<Value> {
     let Ok(text) = std::fs::read_to_string(p) else {
         return Vec::new();
@@ -65,7 +65,9 @@ fn metrics_lines(p: &Path) -> Vec<Value> {
         .map(|l| {
             let mut v: Value = serde_json::from_str(l)
                 .unwrap_or_else(|e| panic!("{}: unparseable line {l:?}: {e}", p.display()));
-            v.as_object_mut().unwrap().remove("seconds");
+            let o = v.as_object_mut().unwrap();
+            o.remove("seconds");
+            o.remove("peak_rss_mib");
             v
         })
         .collect()

@@ -362,7 +362,7 @@ impl Backbone for EfficientNetLite {
         "_fc."
     }
 
-    fn fold_batch_norms(&mut self) -> Result<usize> {
+    fn fold_batch_norms(&mut self, keep_grouped: bool) -> Result<usize> {
         let mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)> = vec![
             (&mut self.bn0, &mut self.conv_stem),
             (&mut self.bn1, &mut self.conv_head),
@@ -373,6 +373,7 @@ impl Backbone for EfficientNetLite {
             }
             pairs.extend([(&mut b.bn1, &mut b.depthwise), (&mut b.bn2, &mut b.project)]);
         }
+        pairs.retain(|(_, conv)| !(keep_grouped && conv.groups() > 1));
         let n = pairs.len();
         for (bn, conv) in pairs {
             bn.fold_into(conv)?;

@@ -82,6 +82,11 @@ impl Conv2d {
         }
     }
 
+    /// Channel groups (the input channels for a depthwise convolution, else 1).
+    pub fn groups(&self) -> i64 {
+        self.groups
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let conv = |x: &Tensor, pad: i64| {
             x.f_conv2d(

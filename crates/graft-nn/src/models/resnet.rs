@@ -269,7 +269,7 @@ impl Backbone for ResNet {
         "fc."
     }
 
-    fn fold_batch_norms(&mut self) -> Result<usize> {
+    fn fold_batch_norms(&mut self, keep_grouped: bool) -> Result<usize> {
         let mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)> =
             vec![(&mut self.bn1, &mut self.conv1)];
         for block in self.layers.iter_mut().flatten() {
@@ -301,6 +301,7 @@ impl Backbone for ResNet {
                 pairs.push((&mut d.bn, &mut d.conv));
             }
         }
+        pairs.retain(|(_, conv)| !(keep_grouped && conv.groups() > 1));
         let n = pairs.len();
         for (bn, conv) in pairs {
             bn.fold_into(conv)?;

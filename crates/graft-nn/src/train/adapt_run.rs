@@ -526,6 +526,7 @@ impl<'a> Adapter<'a> {
                 lr: t.cfg.groups.lr * sched.factor(self.progress.global_step.saturating_sub(1)),
                 seconds: started.elapsed().as_secs_f64(),
                 val: val_m,
+                peak_rss_mib: crate::train::memory::peak_rss_mib(),
             },
             domain_loss,
             domain_accuracy,

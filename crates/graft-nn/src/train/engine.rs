@@ -69,6 +69,10 @@ pub struct EpochRecord {
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val: Option<ClassMetrics>,
+    /// The process's peak resident memory (MiB) when the epoch ended: flat from epoch to epoch
+    /// unless something grows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// The trainer's progress, saved inside each checkpoint.
@@ -413,6 +417,7 @@ impl<'a> Trainer<'a> {
                 lr: self.cfg.groups.lr * sched.factor(self.progress.global_step.saturating_sub(1)),
                 seconds: started.elapsed().as_secs_f64(),
                 val: val_metrics,
+                peak_rss_mib: crate::train::memory::peak_rss_mib(),
             };
             on_event(Event::EpochEnd(&record));
             if let Some(m) = &record.val {

@@ -131,11 +131,8 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     )?;
     let mut model = loaded.model;
     // Inference only from here: one kernel per convolution and its BatchNorm (15-20 % faster in
-    // fp32). Not under bf16: the folded convolutions then round larger outputs, which moved
-    // Lite0's features by up to 3e-2 in cosine distance against 5e-3 unfolded, for no speed.
-    if r.precision == Precision::Fp32 {
-        model.fold_batch_norms()?;
-    }
+    // fp32). Under bf16 the depthwise ones stay (see `fold_batch_norms`).
+    model.fold_batch_norms(r.precision == Precision::Bf16)?;
     let stage = model.stage(r.stage)?.name.to_string();
 
     let mut meta = BTreeMap::new();
@@ -165,7 +162,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
         pre.clone(),
         LoaderOptions {
             batch_size: r.batch_size,
-            threads: r.threads,
+            threads: crate::threads::streaming_decoders(r.threads, r.device),
             shuffle: false,
             seed: r.seed,
             skip_bad: r.skip_bad,
