@@ -40,3 +40,25 @@ bench_time() {
         say "/usr/bin/time (GNU) not found: peak RSS will not be measured ('apt-get install time' provides it)"
     fi
 }
+
+# bench_inputs N DIR: makes the seeded folder of N JPEGs in DIR and the seeded random ResNet-18
+# weights file shared by both sides when they are missing, and checks the Lite0 weights. Expects
+# PY, HERE, LITE0_WEIGHTS and R18_WEIGHTS.
+bench_inputs() {
+    local n=$1 images=$2
+    [ -d "$images" ] || { say "making $n images in $images"; "$PY" "$HERE/make_images.py" --n "$n" --out "$images"; }
+    [ -f "$LITE0_WEIGHTS" ] || die "EfficientNet-Lite0 weights not found at $LITE0_WEIGHTS (set GRAFT_SHARED_DATA)"
+    if [ ! -f "$R18_WEIGHTS" ]; then
+        say "saving a seeded random ResNet-18 (torchvision names) to $R18_WEIGHTS, used by both sides"
+        "$PY" "$HERE/extract_torch.py" --model resnet18 --seed 0 --save-weights "$R18_WEIGHTS" >/dev/null
+    fi
+}
+
+# bench_run_dir NAME: creates and prints a new run folder .bench/runs/NAME-<date>.
+bench_run_dir() {
+    local dir
+    dir=$BENCH/runs/$1-$(date +%Y%m%d-%H%M%S)
+    mkdir -p "$dir"
+    say "results in $dir"
+    echo "$dir"
+}

@@ -44,16 +44,9 @@ PY=$(bench_python)
 GRAFT=$(bench_graft)
 TIME=$(bench_time)
 
-[ -d "$IMAGES" ] || { say "making 512 images in $IMAGES"; "$PY" "$HERE/make_images.py" --n 512 --out "$IMAGES"; }
-[ -f "$LITE0_WEIGHTS" ] || die "EfficientNet-Lite0 weights not found at $LITE0_WEIGHTS (set GRAFT_SHARED_DATA)"
-if [ ! -f "$R18_WEIGHTS" ]; then
-    say "saving a seeded random ResNet-18 (torchvision names) to $R18_WEIGHTS, used by both sides"
-    "$PY" "$HERE/extract_torch.py" --model resnet18 --seed 0 --save-weights "$R18_WEIGHTS" >/dev/null
-fi
+bench_inputs 512 "$IMAGES"
 
-RUN_DIR=$BENCH/runs/extract-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN_DIR"
-say "results in $RUN_DIR"
+RUN_DIR=$(bench_run_dir extract)
 
 # run_one MODEL SIDE I: one timed extraction; summary JSON, time -v and tree memory beside it.
 run_one() {
@@ -65,11 +58,10 @@ run_one() {
         *) die "unknown model $model" ;;
     esac
     if [ "$side" = graft ] || [ "$side" = bf16 ]; then
-        local precision=fp32
-        [ "$side" = bf16 ] && precision=bf16
         cmd=("$GRAFT" extract --model "$model" --weights "$weights" --data "$IMAGES"
-             --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS"
-             --precision "$precision" --json)
+             --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)
+        # Only the bf16 side names a precision, so that builds from before the flag still run.
+        [ "$side" = bf16 ] && cmd+=(--precision bf16)
     else
         cmd=("$PY" "$HERE/extract_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
              --out "$RUN_DIR/$model.torch.npy" --batch-size "$BATCH" --workers "$WORKERS"

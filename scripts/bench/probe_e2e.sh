@@ -65,9 +65,7 @@ if [ ! -d "$DATA" ]; then
     mv "$DATA.tmp" "$DATA"
 fi
 
-RUN_DIR=$BENCH/runs/probe_e2e-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN_DIR"
-say "results in $RUN_DIR"
+RUN_DIR=$(bench_run_dir probe_e2e)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # run_one SIDE I: one process, images to test accuracy; its JSON summary, time -v and tree memory

@@ -53,16 +53,9 @@ PY=$(bench_python)
 GRAFT=$(bench_graft)
 TIME=$(bench_time)
 
-[ -d "$IMAGES" ] || { say "making $N images in $IMAGES"; "$PY" "$HERE/make_images.py" --n "$N" --out "$IMAGES"; }
-[ -f "$LITE0_WEIGHTS" ] || die "EfficientNet-Lite0 weights not found at $LITE0_WEIGHTS (set GRAFT_SHARED_DATA)"
-if [ ! -f "$R18_WEIGHTS" ]; then
-    say "saving a seeded random ResNet-18 (torchvision names) to $R18_WEIGHTS, used by both sides"
-    "$PY" "$HERE/extract_torch.py" --model resnet18 --seed 0 --save-weights "$R18_WEIGHTS" >/dev/null
-fi
+bench_inputs "$N" "$IMAGES"
 
-RUN_DIR=$BENCH/runs/train_epoch-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN_DIR"
-say "results in $RUN_DIR"
+RUN_DIR=$(bench_run_dir train_epoch)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # run_one MODEL SIDE I: one process training the epoch(s); its JSON summary, time -v and tree

@@ -55,9 +55,7 @@ else
     [ -x "$GRAFT" ] || die "built train_step not found at $GRAFT"
 fi
 
-RUN_DIR=$BENCH/runs/train_step-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$RUN_DIR"
-say "results in $RUN_DIR"
+RUN_DIR=$(bench_run_dir train_step)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # run_one MODEL MODE SIDE I: one process, warm-up plus timed steps, one JSON line.
