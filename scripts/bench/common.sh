@@ -54,6 +54,16 @@ bench_inputs() {
     fi
 }
 
+# bench_weights MODEL: prints the weights file both sides load for MODEL. Expects LITE0_WEIGHTS
+# and R18_WEIGHTS.
+bench_weights() {
+    case $1 in
+        resnet18) echo "$R18_WEIGHTS" ;;
+        efficientnet_lite0) echo "$LITE0_WEIGHTS" ;;
+        *) die "unknown model $1 (resnet18 or efficientnet_lite0)" ;;
+    esac
+}
+
 # bench_run_dir NAME: creates and prints a new run folder .bench/runs/NAME-<date>.
 bench_run_dir() {
     local dir

@@ -52,11 +52,7 @@ RUN_DIR=$(bench_run_dir extract)
 run_one() {
     local model=$1 side=$2 i=$3 weights cmd
     local base=$RUN_DIR/$model.$side.$i
-    case $model in
-        resnet18) weights=$R18_WEIGHTS ;;
-        efficientnet_lite0) weights=$LITE0_WEIGHTS ;;
-        *) die "unknown model $model" ;;
-    esac
+    weights=$(bench_weights "$model")
     if [ "$side" = graft ] || [ "$side" = bf16 ]; then
         cmd=("$GRAFT" extract --model "$model" --weights "$weights" --data "$IMAGES"
              --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)

@@ -63,10 +63,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 run_one() {
     local model=$1 side=$2 i=$3 weights cmd
     local base=$RUN_DIR/$model.$side.$i
-    case $model in
-        resnet18) weights=$R18_WEIGHTS ;;
-        efficientnet_lite0) weights=$LITE0_WEIGHTS ;;
-    esac
+    weights=$(bench_weights "$model")
     if [ "$side" = graft ]; then
         cmd=("$GRAFT" finetune --model "$model" --weights "$weights" --data "$IMAGES"
              --epochs "$EPOCHS" --batch-size "$BATCH" --lr 0.01 --optimizer sgd --momentum 0.9

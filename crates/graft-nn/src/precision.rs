@@ -11,7 +11,7 @@ use crate::{NnError, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 /// Precision of the forward passes of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,31 +121,10 @@ impl Drop for Autocast {
     }
 }
 
-/// `t` in float32 (a no-op when it already is): what leaves an autocast region for losses,
-/// metrics and files.
-pub fn to_f32(t: &Tensor) -> Result<Tensor> {
-    if t.kind() == Kind::Float {
-        Ok(t.shallow_clone())
-    } else {
-        Ok(t.f_to_kind(Kind::Float)?)
-    }
-}
-
-/// The same values in channels-last memory order (NHWC strides, NCHW shape): convolutions on a
-/// CPU (oneDNN) and on tensor cores run faster on it, and libtorch keeps the order through the
-/// network once the input has it. A no-op for tensors that are not 4-d.
-pub fn channels_last(x: &Tensor) -> Result<Tensor> {
-    if x.dim() != 4 {
-        return Ok(x.shallow_clone());
-    }
-    Ok(x.f_permute([0, 2, 3, 1])?
-        .f_contiguous()?
-        .f_permute([0, 3, 1, 2])?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::{Kind, Tensor};
 
     #[test]
     fn autocast_runs_matrix_products_in_bf16_and_restores_the_state() {
@@ -164,19 +143,6 @@ mod tests {
             assert_eq!(a.matmul(&a).kind(), Kind::BFloat16);
         }
         assert_eq!(a.matmul(&a).kind(), Kind::Float);
-    }
-
-    #[test]
-    fn channels_last_keeps_values_and_shape() {
-        let x = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).view([2, 3, 4, 5]);
-        let y = channels_last(&x).unwrap();
-        assert_eq!(y.size(), x.size());
-        assert_eq!(y.stride(), vec![60, 1, 15, 3]);
-        assert!(y.equal(&x));
-        assert_eq!(
-            channels_last(&x.view([6, 20])).unwrap().stride(),
-            vec![20, 1]
-        );
     }
 
     #[test]

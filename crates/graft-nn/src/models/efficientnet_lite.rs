@@ -5,11 +5,10 @@
 //! [`LiteConfig`].
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, BatchNorm2d, Conv2d,
-    ConvSpec, Linear, Padding,
+    channels_last, check_features, check_image_batch, fold_pairs, global_avg_pool, require_head,
+    BatchNorm2d, Conv2d, ConvSpec, Linear, Padding,
 };
 use crate::models::{Backbone, StageInfo};
-use crate::precision::channels_last;
 use crate::Result;
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
@@ -373,12 +372,7 @@ impl Backbone for EfficientNetLite {
             }
             pairs.extend([(&mut b.bn1, &mut b.depthwise), (&mut b.bn2, &mut b.project)]);
         }
-        pairs.retain(|(_, conv)| !(keep_grouped && conv.groups() > 1));
-        let n = pairs.len();
-        for (bn, conv) in pairs {
-            bn.fold_into(conv)?;
-        }
-        Ok(n)
+        fold_pairs(pairs, keep_grouped)
     }
 
     fn preprocess(&self) -> Preprocess {

@@ -202,6 +202,33 @@ impl BatchNorm2d {
     }
 }
 
+/// Folds each BatchNorm of `pairs` into the convolution feeding it ([`BatchNorm2d::fold_into`]),
+/// leaving those after grouped (depthwise) convolutions when `keep_grouped`; returns how many
+/// pairs are folded. The models' [`crate::models::Backbone::fold_batch_norms`] list their pairs.
+pub fn fold_pairs(
+    mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)>,
+    keep_grouped: bool,
+) -> Result<usize> {
+    pairs.retain(|(_, conv)| !(keep_grouped && conv.groups() > 1));
+    let n = pairs.len();
+    for (bn, conv) in pairs {
+        bn.fold_into(conv)?;
+    }
+    Ok(n)
+}
+
+/// The same values in channels-last memory order (NHWC strides, NCHW shape): convolutions on a
+/// CPU (oneDNN) and on tensor cores run faster on it, and libtorch keeps the order through the
+/// network once the input has it. A no-op for tensors that are not 4-d.
+pub fn channels_last(x: &Tensor) -> Result<Tensor> {
+    if x.dim() != 4 {
+        return Ok(x.shallow_clone());
+    }
+    Ok(x.f_permute([0, 2, 3, 1])?
+        .f_contiguous()?
+        .f_permute([0, 3, 1, 2])?)
+}
+
 /// A fully connected layer, `x W^T + b`.
 #[derive(Debug)]
 pub struct Linear {
@@ -289,5 +316,24 @@ pub fn stage_index(
                     known: stages.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
                 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn channels_last_keeps_values_and_shape() {
+        let x = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).view([2, 3, 4, 5]);
+        let y = channels_last(&x).unwrap();
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), vec![60, 1, 15, 3]);
+        assert!(y.equal(&x));
+        assert_eq!(
+            channels_last(&x.view([6, 20])).unwrap().stride(),
+            vec![20, 1]
+        );
     }
 }

@@ -2,11 +2,10 @@
 //! 3x3 convolution), under torchvision's parameter names, so its checkpoints load unchanged.
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, BatchNorm2d, Conv2d,
-    ConvSpec, Linear,
+    channels_last, check_features, check_image_batch, fold_pairs, global_avg_pool, require_head,
+    BatchNorm2d, Conv2d, ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
-use crate::precision::channels_last;
 use crate::Result;
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
@@ -301,12 +300,7 @@ impl Backbone for ResNet {
                 pairs.push((&mut d.bn, &mut d.conv));
             }
         }
-        pairs.retain(|(_, conv)| !(keep_grouped && conv.groups() > 1));
-        let n = pairs.len();
-        for (bn, conv) in pairs {
-            bn.fold_into(conv)?;
-        }
-        Ok(n)
+        fold_pairs(pairs, keep_grouped)
     }
 
     fn preprocess(&self) -> Preprocess {

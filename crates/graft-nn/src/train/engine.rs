@@ -5,7 +5,7 @@
 //! exactly where the uninterrupted run does.
 
 use crate::models::Backbone;
-use crate::precision::{to_f32, Autocast, Precision};
+use crate::precision::{Autocast, Precision};
 use crate::train::checkpoint;
 use crate::train::data::ImageTensors;
 use crate::train::input::{Augment, InputSpec};
@@ -301,7 +301,7 @@ impl<'a> Trainer<'a> {
         ends.push(last);
         ends.sort_unstable();
         ends.dedup();
-        let autocast = Autocast::enter(self.cfg.precision, self.device);
+        let autocast = self.autocast();
         let mut h = x.shallow_clone();
         let mut maps = Vec::new();
         let mut next = 0;
@@ -320,8 +320,13 @@ impl<'a> Trainer<'a> {
         let logits = model.forward_head(&f, true)?;
         drop(autocast);
         // Losses and domain heads work in float32 whatever the precision of the pass.
-        let maps = maps.iter().map(to_f32).collect::<Result<Vec<_>>>()?;
-        Ok((to_f32(&f)?, to_f32(&logits)?, maps))
+        // (`to_kind` returns the tensor itself when it is float32 already.)
+        let f32 = |t: &Tensor| t.f_to_kind(Kind::Float);
+        let maps = maps
+            .iter()
+            .map(f32)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((f32(&f)?, f32(&logits)?, maps))
     }
 
     /// Trains to the configured number of epochs (or early stop), from the current progress.
