@@ -4,6 +4,7 @@
 use graft_data::preprocess::Normalization;
 use graft_nn::models::registry;
 use graft_nn::precision::Precision;
+use graft_nn::train::loss_scale::LossScale;
 use graft_nn::train::optim::Optimizer;
 use graft_nn::train::params::Param;
 use graft_nn::train::{
@@ -489,5 +490,83 @@ fn bf16_training_learns_with_float32_weights_and_losses() {
     // Autocast computes in bf16 but never converts the weights themselves.
     for (name, v) in vs.variables() {
         assert_eq!(v.kind(), Kind::Float, "{name} is {:?}", v.kind());
+    }
+}
+
+#[test]
+fn fp16_training_skips_overflowing_steps_and_resumes_with_its_loss_scale() {
+    let _turn = rng_lock();
+    let (train, val) = (bars(96, 1), bars(40, 2));
+    let fp16 = || TrainConfig {
+        precision: Precision::Fp16,
+        ..config(4, None)
+    };
+    // Uninterrupted run, starting from a scale of 2^24: fp16 gradients overflow until the scale
+    // has come down to where they fit.
+    let d1 = tempfile::tempdir().unwrap();
+    let mut vs1 = VarStore::new(Device::Cpu);
+    let m1 = lenet(&vs1);
+    let mut t1 = Trainer::new(m1.as_ref(), &mut vs1, fp16()).unwrap();
+    assert_eq!(t1.progress.loss_scale, Some(LossScale::default()));
+    t1.progress.loss_scale = Some(LossScale::with_scale(2f64.powi(24)));
+    let files1 = RunFiles {
+        dir: d1.path().into(),
+    };
+    let no_stop = AtomicBool::new(false);
+    t1.fit(&train, None, Some(&val), &files1, &no_stop, &mut |_| {})
+        .unwrap();
+    let m = t1.evaluate(&val).unwrap();
+    let ls = t1.progress.loss_scale.clone().unwrap();
+    assert!(m.accuracy > 0.9, "fp16 validation accuracy {} ({ls:?})", m.accuracy);
+    assert!(ls.skipped_steps >= 1, "{ls:?}");
+    assert!(ls.scale < 2f64.powi(24) && ls.scale >= 1.0, "{ls:?}");
+    assert_eq!(
+        ls.skipped_steps + ls.applied_steps,
+        t1.progress.global_step as u64
+    );
+    let last = t1.progress.history.last().unwrap();
+    assert_eq!(
+        (last.loss_scale, last.skipped_steps),
+        (Some(ls.scale), Some(ls.skipped_steps))
+    );
+    drop(t1);
+    for (name, v) in vs1.variables() {
+        assert_eq!(v.kind(), Kind::Float, "{name} is {:?}", v.kind());
+    }
+
+    // The same run stopped inside epoch 2 and resumed by a fresh trainer ends identically:
+    // the checkpoint carries the scale and its counters.
+    let d2 = tempfile::tempdir().unwrap();
+    let files2 = RunFiles {
+        dir: d2.path().into(),
+    };
+    let stop = AtomicBool::new(false);
+    let mut vs2 = VarStore::new(Device::Cpu);
+    let m2 = lenet(&vs2);
+    {
+        let mut t2 = Trainer::new(m2.as_ref(), &mut vs2, fp16()).unwrap();
+        t2.progress.loss_scale = Some(LossScale::with_scale(2f64.powi(24)));
+        let mut steps = 0;
+        t2.fit(&train, None, Some(&val), &files2, &stop, &mut |e| {
+            if let Event::Step { .. } = e {
+                steps += 1;
+                if steps == 8 {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        })
+        .unwrap_err();
+    }
+    let mut vs3 = VarStore::new(Device::Cpu);
+    let m3 = lenet(&vs3);
+    let mut t3 = Trainer::new(m3.as_ref(), &mut vs3, fp16()).unwrap();
+    t3.resume_from(&files2.checkpoint()).unwrap();
+    assert!(t3.progress.loss_scale.as_ref().unwrap().scale < 2f64.powi(24));
+    t3.fit(&train, None, Some(&val), &files2, &no_stop, &mut |_| {})
+        .unwrap();
+    assert_eq!(t3.progress.loss_scale, Some(ls));
+    drop(t3);
+    for ((k, a), (_, b)) in weights_of(&vs1).iter().zip(weights_of(&vs3).iter()) {
+        assert!(a.equal(b), "{k} differs after resume");
     }
 }

@@ -410,3 +410,36 @@ fn sample_weights_from_a_file_steer_training() {
         "{e}"
     );
 }
+
+#[test]
+fn fp16_training_records_its_loss_scale_and_warns_on_a_cpu() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = digits_npz(tmp.path(), "src.npz", DigitDomain::Source, 200, 1);
+    let src_test = digits_npz(tmp.path(), "src_test.npz", DigitDomain::Source, 50, 2);
+    let run = tmp.path().join("pre");
+    let mut args = pretrain_args(s(&src), s(&src_test), s(&run));
+    let epochs = args.iter().position(|a| *a == "--epochs").unwrap() + 1;
+    args[epochs] = "1";
+    args.extend(["--precision", "fp16"]);
+    let o = graft(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: fp16 on a CPU"),
+        "{}",
+        stderr(&o)
+    );
+    let recipe = std::fs::read_to_string(run.join("recipe.toml")).unwrap();
+    assert!(recipe.contains("precision = \"fp16\""), "{recipe}");
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    assert!(line["loss_scale"].as_f64().unwrap() >= 1.0, "{line}");
+    assert!(line["skipped_steps"].as_u64().is_some(), "{line}");
+
+    let o = graft(&["pretrain", "--precision", "fp8"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("expected fp32, bf16 or fp16"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -13,7 +13,7 @@ use crate::train::engine::{
 };
 use crate::train::engine::{EpochRecord, Trainer};
 use crate::train::loss::cross_entropy;
-use crate::train::optim::{clip_grad_norm, Optimizer};
+use crate::train::optim::{backward_and_step, Optimizer};
 use crate::train::params::Param;
 use crate::transfer::delta::{delta_channel_attention, stage_indices, stage_maps};
 use crate::transfer::{
@@ -128,6 +128,7 @@ impl<'a> Adapter<'a> {
             }
         }
         trainer.opt = Optimizer::new(trainer.cfg.optimizer.clone(), &params)?;
+        let loss_scale = trainer.progress.loss_scale.clone();
         Ok(Adapter {
             trainer,
             cfg,
@@ -137,7 +138,10 @@ impl<'a> Adapter<'a> {
             reference: None,
             delta: None,
             params,
-            progress: AdaptProgress::default(),
+            progress: AdaptProgress {
+                loss_scale,
+                ..AdaptProgress::default()
+            },
         })
     }
 
@@ -393,12 +397,14 @@ impl<'a> Adapter<'a> {
                         ),
                     });
                 }
-                Optimizer::zero_grad(&self.params);
-                loss.f_backward()?;
-                if let Some(max) = self.trainer.cfg.clip_grad_norm {
-                    clip_grad_norm(&self.params, max)?;
-                }
-                self.trainer.opt.step(&self.params, factor)?;
+                backward_and_step(
+                    &mut self.trainer.opt,
+                    self.progress.loss_scale.as_mut(),
+                    self.trainer.cfg.clip_grad_norm,
+                    &loss,
+                    &self.params,
+                    factor,
+                )?;
                 let correct = g_s
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?
@@ -527,6 +533,8 @@ impl<'a> Adapter<'a> {
                 seconds: started.elapsed().as_secs_f64(),
                 val: val_m,
                 peak_rss_mib: crate::train::memory::peak_rss_mib(),
+                loss_scale: self.progress.loss_scale.as_ref().map(|s| s.scale),
+                skipped_steps: self.progress.loss_scale.as_ref().map(|s| s.skipped_steps),
             },
             domain_loss,
             domain_accuracy,

@@ -4,6 +4,7 @@
 
 use crate::train::checkpoint;
 use crate::train::engine::EpochRecord;
+use crate::train::loss_scale::LossScale;
 use crate::train::optim::Optimizer;
 use crate::train::params::Param;
 use crate::{NnError, Result};
@@ -43,6 +44,9 @@ pub struct AdaptProgress {
     pub pseudo: Option<(usize, Vec<i64>, Vec<i64>)>,
     /// The epoch (1-based) chosen by the selection rule so far, with its score.
     pub best: Option<(usize, f64)>,
+    /// The dynamic loss scale of an fp16 run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScale>,
 }
 
 /// The adversarial heads' store, as the checkpoint keeps it.

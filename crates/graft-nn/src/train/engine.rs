@@ -10,8 +10,9 @@ use crate::train::checkpoint;
 use crate::train::data::ImageTensors;
 use crate::train::input::{Augment, InputSpec};
 use crate::train::loss::cross_entropy;
+use crate::train::loss_scale::LossScale;
 use crate::train::metrics::ClassMetrics;
-use crate::train::optim::{clip_grad_norm, Optimizer, OptimizerSpec};
+use crate::train::optim::{backward_and_step, Optimizer, OptimizerSpec};
 use crate::train::params::{GroupSpec, ParamGroups};
 use crate::train::schedule::{LrSchedule, Schedule};
 use crate::{NnError, Result};
@@ -73,6 +74,13 @@ pub struct EpochRecord {
     /// unless something grows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_mib: Option<f64>,
+    /// fp16 only: the loss scale when the epoch ended, and the steps skipped so far for
+    /// overflowing gradients (a few early in a run are normal; many mean the scale keeps
+    /// collapsing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_steps: Option<u64>,
 }
 
 /// The trainer's progress, saved inside each checkpoint.
@@ -88,6 +96,9 @@ pub struct Progress {
     pub best_epoch: Option<usize>,
     pub best_val_accuracy: Option<f64>,
     pub stopped_early: bool,
+    /// The dynamic loss scale of an fp16 run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScale>,
 }
 
 /// What a caller sees while training runs (progress bars).
@@ -196,13 +207,17 @@ impl<'a> Trainer<'a> {
         let groups = ParamGroups::new(vs, model, &cfg.groups)?;
         let opt = Optimizer::new(cfg.optimizer.clone(), &groups.params)?;
         let device = vs.device();
+        let loss_scale = cfg.precision.needs_loss_scaling().then(LossScale::default);
         Ok(Trainer {
             model,
             vs,
             groups,
             opt,
             cfg,
-            progress: Progress::default(),
+            progress: Progress {
+                loss_scale,
+                ..Progress::default()
+            },
             device,
         })
     }
@@ -388,12 +403,14 @@ impl<'a> Trainer<'a> {
                         ),
                     });
                 }
-                Optimizer::zero_grad(&self.groups.params);
-                loss.f_backward()?;
-                if let Some(max) = self.cfg.clip_grad_norm {
-                    clip_grad_norm(&self.groups.params, max)?;
-                }
-                self.opt.step(&self.groups.params, factor)?;
+                backward_and_step(
+                    &mut self.opt,
+                    self.progress.loss_scale.as_mut(),
+                    self.cfg.clip_grad_norm,
+                    &loss,
+                    &self.groups.params,
+                    factor,
+                )?;
                 let correct = logits
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?
@@ -423,6 +440,8 @@ impl<'a> Trainer<'a> {
                 seconds: started.elapsed().as_secs_f64(),
                 val: val_metrics,
                 peak_rss_mib: crate::train::memory::peak_rss_mib(),
+                loss_scale: self.progress.loss_scale.as_ref().map(|s| s.scale),
+                skipped_steps: self.progress.loss_scale.as_ref().map(|s| s.skipped_steps),
             };
             on_event(Event::EpochEnd(&record));
             if let Some(m) = &record.val {

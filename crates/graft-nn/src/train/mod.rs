@@ -7,6 +7,7 @@ pub mod data;
 pub mod engine;
 pub mod input;
 pub mod loss;
+pub mod loss_scale;
 pub mod memory;
 pub mod metrics;
 pub mod optim;

@@ -1,6 +1,7 @@
 //! Optimisers with PyTorch's exact update rules, written over tensors so that their state is
 //! plain named tensors: it goes into the checkpoint and a resumed run continues bit for bit.
 
+use crate::train::loss_scale::LossScale;
 use crate::train::params::Param;
 use crate::Result;
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,35 @@ impl Optimizer {
         }
         Ok(())
     }
+}
+
+/// The backward pass of `loss` and one update of `params`, their gradients clipped first to
+/// `clip` when set. With a loss scale (fp16) the backward pass runs scaled and a step whose
+/// gradients overflowed is skipped, as `GradScaler.step` skips it. Returns whether the update
+/// was applied.
+pub(crate) fn backward_and_step(
+    opt: &mut Optimizer,
+    loss_scale: Option<&mut LossScale>,
+    clip: Option<f64>,
+    loss: &Tensor,
+    params: &[Param],
+    lr_factor: f64,
+) -> Result<bool> {
+    Optimizer::zero_grad(params);
+    let apply = match loss_scale {
+        Some(s) => s.backward(loss, params, loss.device())?,
+        None => {
+            loss.f_backward()?;
+            true
+        }
+    };
+    if apply {
+        if let Some(max) = clip {
+            clip_grad_norm(params, max)?;
+        }
+        opt.step(params, lr_factor)?;
+    }
+    Ok(apply)
 }
 
 /// Scales all gradients so that their global L2 norm is at most `max_norm`

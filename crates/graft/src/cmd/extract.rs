@@ -54,9 +54,7 @@ pub struct Args {
     /// cpu, cuda, cuda:N or auto
     #[arg(long, default_value = "cpu")]
     pub(crate) device: String,
-    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
-    /// convolutions, float32 weights; about twice as fast on CPUs with AVX-512 BF16 or AMX)
-    #[arg(long, default_value_t = Precision::Fp32)]
+    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub(crate) precision: Precision,
     /// Skip unreadable or corrupt images (counted in the summary) instead of stopping
     #[arg(long)]
@@ -131,8 +129,8 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     )?;
     let mut model = loaded.model;
     // Inference only from here: one kernel per convolution and its BatchNorm (15-20 % faster in
-    // fp32). Under bf16 the depthwise ones stay (see `fold_batch_norms`).
-    model.fold_batch_norms(r.precision == Precision::Bf16)?;
+    // fp32). Under a half precision the depthwise ones stay (see `fold_batch_norms`).
+    model.fold_batch_norms(r.precision != Precision::Fp32)?;
     let stage = model.stage(r.stage)?.name.to_string();
 
     let mut meta = BTreeMap::new();
@@ -181,6 +179,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     let last = model.stage_position(None)?;
     let at = model.stage_position(Some(&stage))?;
     let _guard = tch::no_grad_guard();
+    super::warn_precision(r.precision, r.device);
     let _autocast = Autocast::enter(r.precision, r.device);
     for batch in loader {
         let batch = batch?;

@@ -19,6 +19,19 @@ mod train_run;
 
 use clap::{Parser, Subcommand};
 
+/// `--precision`'s help, shared by every command that runs a backbone.
+pub(crate) const PRECISION_HELP: &str = "Precision of the forward passes: fp32; bf16 (autocast: bfloat16 \
+    matrix products and convolutions, float32 weights, losses and optimiser; about twice as fast \
+    on CPUs with AVX-512 BF16 or AMX); or fp16 (float16 autocast, with dynamic loss scaling in \
+    training; for CUDA GPUs, slow on most CPUs). Default fp32";
+
+/// Prints the advice for a precision that will run slowly on `device`.
+fn warn_precision(precision: graft_nn::precision::Precision, device: tch::Device) {
+    if let Some(a) = precision.advice(device) {
+        eprintln!("warning: {a}");
+    }
+}
+
 /// Transfer learning: reuse what a model learned elsewhere on your own small dataset.
 #[derive(Parser, Debug)]
 #[command(name = "graft", version, about, long_about = None)]

@@ -91,9 +91,7 @@ pub struct Args {
     pub threads: Option<usize>,
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
-    /// convolutions, float32 weights; about twice as fast on CPUs with AVX-512 BF16 or AMX)
-    #[arg(long, default_value_t = Precision::Fp32)]
+    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
     /// Print the result as one JSON object on stdout
     #[arg(long)]

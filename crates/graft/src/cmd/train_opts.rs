@@ -138,9 +138,7 @@ pub struct TrainOpts {
     /// Seeds everything: initialisation, label subsets, data order, augmentation, dropout
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Precision of the forward passes: fp32, or bf16 (autocast: bfloat16 matrix products and
-    /// convolutions; weights, gradients, optimiser and losses stay float32)
-    #[arg(long, default_value_t = Precision::Fp32)]
+    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
 }
 

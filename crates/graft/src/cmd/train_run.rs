@@ -290,6 +290,7 @@ pub fn run(req: Request) -> anyhow::Result<()> {
 
     let files = RunFiles { dir: dir.clone() };
     let model = loaded.model;
+    super::warn_precision(recipe.train.precision, device);
     let mut trainer = Trainer::new(model.as_ref(), &mut loaded.vs, recipe.train.clone())?;
     if resuming {
         // A killed writer's temporaries are dead weight once the run goes on.

@@ -135,9 +135,7 @@ pub struct Args {
     pub augment: Option<String>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Precision of the forward passes: fp32 (default), or bf16 (autocast: bfloat16 matrix
-    /// products and convolutions; weights, gradients and losses stay float32)
-    #[arg(long)]
+    #[arg(long, help = crate::cmd::PRECISION_HELP)]
     pub precision: Option<Precision>,
     /// Run directory (default: runs/adapt-<model>-N)
     #[arg(long)]
@@ -404,6 +402,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         recipe.write(&dir)?;
     }
     crate::report::environment::record_or_warn(&dir, threads, &a.device, seed, resuming);
+    super::warn_precision(train_cfg.precision, device);
     // The initial model's features, for the report's before-and-after projection.
     let sample = (a.projection_samples > 0)
         .then(|| {
