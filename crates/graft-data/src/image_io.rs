@@ -217,6 +217,18 @@ impl Preprocessor {
     /// [`Self::output_shape`]. Converts 8-bit to float in the same pass, so a batch loader can
     /// fill its buffer without intermediate copies.
     pub fn run_into(&self, img: &RgbImage, out: &mut [f32]) -> Result<()> {
+        self.run_into_layout(img, out, false)
+    }
+
+    /// [`Self::run_into`] in either memory order: CHW, or HWC (`channels_last`), the order a
+    /// decoded image already has and the one channels-last networks consume, so a batch
+    /// can become their input tensor without a copy or a transpose.
+    pub fn run_into_layout(
+        &self,
+        img: &RgbImage,
+        out: &mut [f32],
+        channels_last: bool,
+    ) -> Result<()> {
         let (c, h, w) = self.output_shape(img.width(), img.height());
         if out.len() != c * h * w {
             return Err(DataError::Preprocess(format!(
@@ -230,19 +242,44 @@ impl Preprocessor {
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
             resize_crop_into(img, &self.p, s);
-            self.normalise(&s.crop, h * w, out);
+            if channels_last {
+                self.normalise_hwc(&s.crop, out);
+            } else {
+                self.normalise(&s.crop, h * w, out);
+            }
         });
         Ok(())
+    }
+
+    /// Source channel of each output channel.
+    fn channel_order(&self) -> [usize; 3] {
+        if self.p.color == ColorMode::Bgr {
+            [2, 1, 0]
+        } else {
+            [0, 1, 2]
+        }
+    }
+
+    fn normalise_hwc(&self, hwc: &[u8], out: &mut [f32]) {
+        match self.p.color {
+            ColorMode::Rgb | ColorMode::Bgr => {
+                let order = self.channel_order();
+                let (l0, l1, l2) = (&self.lut[0], &self.lut[1], &self.lut[2]);
+                for (o, px) in out.chunks_exact_mut(3).zip(hwc.chunks_exact(3)) {
+                    o[0] = l0[px[order[0]] as usize];
+                    o[1] = l1[px[order[1]] as usize];
+                    o[2] = l2[px[order[2]] as usize];
+                }
+            }
+            // One channel: HWC and CHW are the same order.
+            ColorMode::Gray => self.normalise(hwc, hwc.len() / 3, out),
+        }
     }
 
     fn normalise(&self, hwc: &[u8], plane: usize, out: &mut [f32]) {
         match self.p.color {
             ColorMode::Rgb | ColorMode::Bgr => {
-                let order = if self.p.color == ColorMode::Rgb {
-                    [0, 1, 2]
-                } else {
-                    [2, 1, 0]
-                };
+                let order = self.channel_order();
                 let (o0, rest) = out.split_at_mut(plane);
                 let (o1, o2) = rest.split_at_mut(plane);
                 let (l0, l1, l2) = (&self.lut[0], &self.lut[1], &self.lut[2]);
@@ -428,6 +465,38 @@ mod tests {
         assert_eq!(resized_wh(640, 427, Some(256)), (383, 256)); // 383.70 -> 383
         assert_eq!(resized_wh(100, 100, Some(256)), (256, 256));
         assert_eq!(resized_wh(100, 50, None), (100, 50));
+    }
+
+    #[test]
+    fn channels_last_output_is_the_same_tensor_in_hwc_order() {
+        let img = RgbImage::from_fn(37, 29, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 9) as u8, ((x * y) % 251) as u8])
+        });
+        for color in [ColorMode::Rgb, ColorMode::Bgr, ColorMode::Gray] {
+            let p = Preprocess {
+                color,
+                // Per-channel statistics, so a channel put in the wrong place shows.
+                normalization: if color == ColorMode::Gray {
+                    Normalization::MeanStd {
+                        mean: vec![0.5],
+                        std: vec![0.25],
+                    }
+                } else {
+                    Normalization::imagenet()
+                },
+                ..recipe(Some(20), Some((16, 18)))
+            };
+            let pre = Preprocessor::new(&p).unwrap();
+            let (c, h, w) = pre.output_shape(37, 29);
+            let chw = pre.run(&img).unwrap();
+            let mut hwc = vec![0f32; c * h * w];
+            pre.run_into_layout(&img, &mut hwc, true).unwrap();
+            for ch in 0..c {
+                for i in 0..h * w {
+                    assert_eq!(hwc[i * c + ch], chw[ch * h * w + i], "{color:?} {ch} {i}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct LoaderOptions {
     pub skip_bad: bool,
     /// Drop a last batch smaller than `batch_size`.
     pub drop_last: bool,
+    /// Each sample in HWC order instead of CHW (see [`ImageBatch::channels_last`]).
+    pub channels_last: bool,
 }
 
 impl Default for LoaderOptions {
@@ -47,6 +49,7 @@ impl Default for LoaderOptions {
             seed: 0,
             skip_bad: false,
             drop_last: false,
+            channels_last: false,
         }
     }
 }
@@ -54,8 +57,11 @@ impl Default for LoaderOptions {
 /// One batch of preprocessed images.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageBatch {
-    /// `N*C*H*W` values, sample-major, each sample CHW.
+    /// `N*C*H*W` values, sample-major, each sample CHW, or HWC when `channels_last`.
     pub data: Vec<f32>,
+    /// The samples are HWC: `data` is then an NCHW tensor with channels-last strides
+    /// `[H*W*C, 1, W*C, C]`, which channels-last networks take as it is.
+    pub channels_last: bool,
     /// `[N, C, H, W]`; N counts only the images that loaded.
     pub shape: [usize; 4],
     /// Class index per image; -1 for unlabelled samples.
@@ -89,6 +95,7 @@ struct Job {
     sample_len: usize,
     chw: [usize; 3],
     skip_bad: bool,
+    channels_last: bool,
     cancel: AtomicBool,
 }
 
@@ -140,6 +147,7 @@ pub fn image_batches(
             sample_len: chw.iter().product(),
             chw,
             skip_bad: o.skip_bad,
+            channels_last: o.channels_last,
             cancel: AtomicBool::new(false),
         }),
         pool,
@@ -208,7 +216,7 @@ impl Job {
                 })
             },
         )?;
-        self.pre.run_into(&img, slot)
+        self.pre.run_into_layout(&img, slot, self.channels_last)
     }
 
     fn batch(&self, b: usize) -> Result<ImageBatch> {
@@ -228,6 +236,7 @@ impl Job {
             .collect();
         let mut out = ImageBatch {
             data: Vec::new(),
+            channels_last: self.channels_last,
             shape: [0, self.chw[0], self.chw[1], self.chw[2]],
             labels: Vec::with_capacity(ids.len()),
             indices: Vec::with_capacity(ids.len()),

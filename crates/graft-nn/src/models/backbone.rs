@@ -59,6 +59,11 @@ pub trait Backbone: std::fmt::Debug + Send {
         let _ = keep_grouped;
         Ok(0)
     }
+    /// Whether the network runs channels-last ([`crate::models::layers::channels_last`]): a
+    /// loader then hands it batches in HWC order, which it takes without a copy.
+    fn channels_last(&self) -> bool {
+        false
+    }
 
     /// Full forward pass: features, then head.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {

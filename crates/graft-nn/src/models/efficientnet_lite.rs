@@ -361,6 +361,10 @@ impl Backbone for EfficientNetLite {
         "_fc."
     }
 
+    fn channels_last(&self) -> bool {
+        true
+    }
+
     fn fold_batch_norms(&mut self, keep_grouped: bool) -> Result<usize> {
         let mut pairs: Vec<(&mut BatchNorm2d, &mut Conv2d)> = vec![
             (&mut self.bn0, &mut self.conv_stem),

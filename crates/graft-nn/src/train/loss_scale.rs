@@ -70,10 +70,10 @@ impl LossScale {
             Ok(())
         })?;
         let finite = found_inf.double_value(&[0]) == 0.0;
-        let mut tracker = Tensor::from_slice(&[self.good_steps as i32]).f_to_device(device)?;
+        let tracker = Tensor::from_slice(&[self.good_steps as i32]).f_to_device(device)?;
         let mut scale = scale;
         let _ = scale.f_internal_amp_update_scale_(
-            &mut tracker,
+            &tracker,
             &found_inf,
             GROWTH_FACTOR,
             BACKOFF_FACTOR,

@@ -6,7 +6,7 @@ use crate::text_features::TextArgs;
 use anyhow::{bail, Context};
 use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
-use graft_data::loader::{image_batches, LoaderOptions};
+use graft_data::loader::{image_batches, ImageBatch, LoaderOptions};
 use graft_nn::models::bert::load::is_text_model;
 use graft_nn::precision::{Autocast, Precision};
 use serde_json::json;
@@ -164,6 +164,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
             shuffle: false,
             seed: r.seed,
             skip_bad: r.skip_bad,
+            channels_last: model.channels_last(),
             ..LoaderOptions::default()
         },
     )?;
@@ -188,10 +189,7 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
         if batch.indices.is_empty() {
             continue;
         }
-        let [n, c, h, w] = batch.shape.map(|v| v as i64);
-        let x = Tensor::f_from_slice(&batch.data)?
-            .f_view([n, c, h, w])?
-            .f_to_device(r.device)?;
+        let x = batch_tensor(&batch)?.f_to_device(r.device)?;
         let raw = model.forward_stages(&x, 0, at, false)?;
         let f = model.pool_stage(&raw, at)?;
         if r.with_source_probs {
@@ -253,6 +251,36 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
         },
         skipped,
         source_probs,
+    })
+}
+
+/// The batch as an NCHW float tensor over the batch's own memory, in its layout (channels-last
+/// strides when the loader wrote HWC): no copy. The tensor must not outlive `batch`, and does
+/// not here: each batch's tensors are consumed (their outputs copied out) before the next.
+fn batch_tensor(batch: &ImageBatch) -> anyhow::Result<Tensor> {
+    let [n, c, h, w] = batch.shape.map(|v| v as i64);
+    let strides = if batch.channels_last {
+        [c * h * w, 1, w * c, c]
+    } else {
+        [c * h * w, h * w, w, 1]
+    };
+    anyhow::ensure!(
+        batch.data.len() == (n * c * h * w) as usize,
+        "a batch of {} values for shape {:?}",
+        batch.data.len(),
+        batch.shape
+    );
+    // SAFETY: the pointer covers n*c*h*w float32 values (checked above), the strides stay
+    // within them, and the tensor (and every view of it) is dropped before `batch` is: see the
+    // loop in `extract`. libtorch does not free memory it was lent.
+    Ok(unsafe {
+        Tensor::f_from_blob(
+            batch.data.as_ptr() as *const u8,
+            &[n, c, h, w],
+            &strides,
+            Kind::Float,
+            Device::Cpu,
+        )?
     })
 }
 
