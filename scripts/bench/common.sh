@@ -4,7 +4,7 @@
 bench_python() {
     local py=${GRAFT_BENCH_PYTHON:-$BENCH/venv/bin/python}
     if [ -n "${GRAFT_BENCH_PYTHON:-}" ]; then
-        [ -x "$py" ] || die "GRAFT_BENCH_PYTHON=$py is not an executable"
+        py=$(command -v "$py") || die "GRAFT_BENCH_PYTHON=$GRAFT_BENCH_PYTHON is not an executable"
     elif [ ! -x "$py" ]; then
         say "creating $BENCH/venv with torch 2.13 + torchvision 0.28 (several GB, a few minutes;"
         say "set GRAFT_BENCH_PYTHON to an existing Python with them to skip this)"

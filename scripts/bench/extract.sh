@@ -16,6 +16,7 @@
 #   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
 #   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
 #   BENCH_BF16          1 (default) to add graft's bf16 side, 0 to skip it
+#   BENCH_DEVICE        cpu (default) or cuda[:i]: `--device` for graft and for PyTorch
 #   GRAFT_BIN           use this graft binary instead of building one
 #   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default $GRAFT_DATA, else ../shared/data beside the repo)
 set -euo pipefail
@@ -30,6 +31,7 @@ THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-2}
 BATCH=${BENCH_BATCH:-32}
 BF16=${BENCH_BF16:-1}
+DEVICE=${BENCH_DEVICE:-cpu}
 IMAGES=$BENCH/images-512
 LITE0_WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
 R18_WEIGHTS=$BENCH/resnet18_seed0.safetensors
@@ -58,10 +60,12 @@ run_one() {
              --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)
         # Only the bf16 side names a precision, so that builds from before the flag still run.
         [ "$side" = bf16 ] && cmd+=(--precision bf16)
+        [ "$DEVICE" = cpu ] || cmd+=(--device "$DEVICE")
     else
         cmd=("$PY" "$HERE/extract_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
              --out "$RUN_DIR/$model.torch.npy" --batch-size "$BATCH" --workers "$WORKERS"
              --threads "$THREADS" --json)
+        [ "$DEVICE" = cpu ] || cmd+=(--device "$DEVICE")
     fi
     local wrap=("$PY" "$HERE/proc_mem.py" --out "$base.mem" --)
     [ -n "$TIME" ] && wrap=("$TIME" -v -o "$base.time" "${wrap[@]}")
@@ -89,7 +93,7 @@ done
 
 echo
 echo "Feature extraction, $(basename "$IMAGES") ($(find "$IMAGES" -name '*.jpg' | wc -l) JPEGs 400-800 px)," \
-     "threads $THREADS, DataLoader workers $WORKERS, batch $BATCH, best of $RUNS; $(nproc) cores;" \
+     "threads $THREADS, DataLoader workers $WORKERS, batch $BATCH, device $DEVICE, best of $RUNS; $(nproc) cores;" \
      "time = model build + weight load + decode + forward + writing features."
 "$PY" "$HERE/report.py" "$RUN_DIR" --json "$RUN_DIR/summary.json"
 [ -n "$TIME" ] || echo "(peak RSS per process skipped: /usr/bin/time not found; 'apt-get install time' provides it)"

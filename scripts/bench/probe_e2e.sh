@@ -20,8 +20,9 @@
 #   BENCH_EPOCHS        PyTorch head epochs (default 10)
 #   BENCH_RUNS          repeats per side (default 1)
 #   BENCH_THREADS, BENCH_WORKERS  (2, 2)
-#   BENCH_PRECISION     unset: graft's default and fp32 PyTorch; fp32 or bf16: `--precision` to
-#                       graft, torch.autocast(bfloat16) for the PyTorch backbone for bf16
+#   BENCH_PRECISION     unset: graft's default and fp32 PyTorch; fp32, bf16 or fp16: `--precision`
+#                       to graft, torch.autocast for the PyTorch backbone
+#   BENCH_DEVICE        cpu (default) or cuda[:i]: `--device` for graft and for PyTorch
 #   BENCH_FASHION_DIR   folder with Fashion-MNIST's four IDX .gz files (default
 #                       /usr/share/datasets/fashion-mnist)
 #   GRAFT_BIN           use this graft binary instead of building one
@@ -40,6 +41,7 @@ RUNS=${BENCH_RUNS:-1}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-2}
 PRECISION=${BENCH_PRECISION:-}
+DEVICE=${BENCH_DEVICE:-cpu}
 FASHION=${BENCH_FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 DATA=$BENCH/fashion-$N_TRAIN-$N_TEST
 WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
@@ -50,7 +52,7 @@ die() { printf 'probe_e2e.sh: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=scripts/bench/common.sh
 . "$HERE/common.sh"
 
-case $PRECISION in '' | fp32 | bf16) ;; *) die "BENCH_PRECISION: '$PRECISION' (fp32 or bf16)" ;; esac
+case $PRECISION in '' | fp32 | bf16 | fp16) ;; *) die "BENCH_PRECISION: '$PRECISION' (fp32, bf16 or fp16)" ;; esac
 
 PY=$(bench_python)
 GRAFT=$(bench_graft)
@@ -78,10 +80,11 @@ run_one() {
         cmd=(env "GRAFT_CACHE_DIR=$base.cache" "$GRAFT" probe --model efficientnet_lite0 --weights "$WEIGHTS"
              --data "$DATA/train" --test "$DATA/test" --head logreg --c auto --threads "$THREADS" --json)
         [ -n "$PRECISION" ] && cmd+=(--precision "$PRECISION")
+        [ "$DEVICE" = cpu ] || cmd+=(--device "$DEVICE")
     else
         cmd=("$PY" "$HERE/probe_e2e_torch.py" --weights "$WEIGHTS" --data "$DATA/train" --test "$DATA/test"
              --epochs "$EPOCHS" --batch-size 32 --lr 1e-3 --threads "$THREADS" --workers "$WORKERS"
-             --precision "${PRECISION:-fp32}" --json)
+             --precision "${PRECISION:-fp32}" --device "$DEVICE" --json)
     fi
     local wrap=("$PY" "$HERE/proc_mem.py" --out "$base.mem" --)
     [ -n "$TIME" ] && wrap=("$TIME" -v -o "$base.time" "${wrap[@]}")
@@ -103,7 +106,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "Linear probe end to end, EfficientNet-Lite0 (224 px: shorter side 256, centre crop 224, (p - 127) / 128)," \
      "Fashion-MNIST $N_TRAIN train + $N_TEST test PNGs (28 x 28 grey, 10 classes), threads $THREADS," \
-     "DataLoader workers $WORKERS, precision ${PRECISION:-default (fp32)}, best of $RUNS; $(nproc) cores;" \
+     "DataLoader workers $WORKERS, precision ${PRECISION:-default (fp32)}, device $DEVICE, best of $RUNS; $(nproc) cores;" \
      "load average before $LOAD_BEFORE, after $LOAD_AFTER."
 echo "graft: features extracted once (cold cache) + logistic regression (L-BFGS, C chosen by 5-fold cross-validation on the training features)." \
      "PyTorch: frozen backbone + nn.Linear, Adam lr 1e-3, batch 32, $EPOCHS epochs decoding every epoch, one test pass."

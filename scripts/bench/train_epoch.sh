@@ -15,8 +15,9 @@
 #   BENCH_RUNS          repeats per side and model (default 2)
 #   BENCH_N             images in the folder (default 256, three classes)
 #   BENCH_EPOCHS, BENCH_BATCH, BENCH_THREADS, BENCH_WORKERS   (1, 16, 2, 2)
-#   BENCH_PRECISION     unset: graft's default and fp32 PyTorch; fp32 or bf16: `--precision` to
-#                       graft, torch.autocast(bfloat16) on the PyTorch side for bf16
+#   BENCH_PRECISION     unset: graft's default and fp32 PyTorch; fp32, bf16 or fp16: `--precision`
+#                       to graft, torch.autocast on the PyTorch side (with GradScaler for fp16)
+#   BENCH_DEVICE        cpu (default) or cuda[:i]: `--device` for graft and for PyTorch
 #   GRAFT_BIN           use this graft binary instead of building one
 #   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default $GRAFT_DATA, else
 #                       ../shared/data beside the repo)
@@ -34,6 +35,7 @@ BATCH=${BENCH_BATCH:-16}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-2}
 PRECISION=${BENCH_PRECISION:-}
+DEVICE=${BENCH_DEVICE:-cpu}
 IMAGES=$BENCH/images-$N
 LITE0_WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
 R18_WEIGHTS=$BENCH/resnet18_seed0.safetensors
@@ -44,7 +46,7 @@ die() { printf 'train_epoch.sh: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=scripts/bench/common.sh
 . "$HERE/common.sh"
 
-case $PRECISION in '' | fp32 | bf16) ;; *) die "BENCH_PRECISION: '$PRECISION' (fp32 or bf16)" ;; esac
+case $PRECISION in '' | fp32 | bf16 | fp16) ;; *) die "BENCH_PRECISION: '$PRECISION' (fp32, bf16 or fp16)" ;; esac
 for model in $MODELS; do
     case $model in resnet18 | efficientnet_lite0) ;; *) die "BENCH_MODELS: unknown model '$model'" ;; esac
 done
@@ -69,10 +71,11 @@ run_one() {
              --epochs "$EPOCHS" --batch-size "$BATCH" --lr 0.01 --optimizer sgd --momentum 0.9
              --threads "$THREADS" --out "$base.run" --json)
         [ -n "$PRECISION" ] && cmd+=(--precision "$PRECISION")
+        [ "$DEVICE" = cpu ] || cmd+=(--device "$DEVICE")
     else
         cmd=("$PY" "$HERE/train_epoch_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
              --epochs "$EPOCHS" --batch-size "$BATCH" --lr 0.01 --momentum 0.9
-             --threads "$THREADS" --workers "$WORKERS" --precision "${PRECISION:-fp32}"
+             --threads "$THREADS" --workers "$WORKERS" --precision "${PRECISION:-fp32}" --device "$DEVICE"
              --out "$base.run" --json)
     fi
     local wrap=("$PY" "$HERE/proc_mem.py" --out "$base.mem" --)
@@ -97,7 +100,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "Fine-tuning, $EPOCHS epoch(s) over $(basename "$IMAGES") ($N JPEGs 400-800 px, 3 classes), batch $BATCH," \
      "224 px, SGD lr 0.01 momentum 0.9 wd 5e-4 cosine, threads $THREADS, DataLoader workers $WORKERS," \
-     "precision ${PRECISION:-default (fp32)}, best of $RUNS; $(nproc) cores; load average before $LOAD_BEFORE," \
+     "precision ${PRECISION:-default (fp32)}, device $DEVICE, best of $RUNS; $(nproc) cores; load average before $LOAD_BEFORE," \
      "after $LOAD_AFTER. Time = each side's own clock: data reading + decoding + model load + training" \
      "+ checkpoint and model files (process start-up and library loading outside)."
 # shellcheck disable=SC2086 # MODELS is a word list

@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 pub(crate) const PRECISION_HELP: &str = "Precision of the forward passes: fp32; bf16 (autocast: bfloat16 \
     matrix products and convolutions, float32 weights, losses and optimiser; about twice as fast \
     on CPUs with AVX-512 BF16 or AMX); or fp16 (float16 autocast, with dynamic loss scaling in \
-    training; for CUDA GPUs, slow on most CPUs). Default fp32";
+    training; for CUDA GPUs, slow on most CPUs)";
 
 /// Prints the advice for a precision that will run slowly on `device`.
 fn warn_precision(precision: graft_nn::precision::Precision, device: tch::Device) {
