@@ -517,7 +517,11 @@ fn fp16_training_skips_overflowing_steps_and_resumes_with_its_loss_scale() {
         .unwrap();
     let m = t1.evaluate(&val).unwrap();
     let ls = t1.progress.loss_scale.clone().unwrap();
-    assert!(m.accuracy > 0.9, "fp16 validation accuracy {} ({ls:?})", m.accuracy);
+    assert!(
+        m.accuracy > 0.9,
+        "fp16 validation accuracy {} ({ls:?})",
+        m.accuracy
+    );
     assert!(ls.skipped_steps >= 1, "{ls:?}");
     assert!(ls.scale < 2f64.powi(24) && ls.scale >= 1.0, "{ls:?}");
     assert_eq!(

@@ -20,7 +20,8 @@ mod train_run;
 use clap::{Parser, Subcommand};
 
 /// `--precision`'s help, shared by every command that runs a backbone.
-pub(crate) const PRECISION_HELP: &str = "Precision of the forward passes: fp32; bf16 (autocast: bfloat16 \
+pub(crate) const PRECISION_HELP: &str =
+    "Precision of the forward passes: fp32; bf16 (autocast: bfloat16 \
     matrix products and convolutions, float32 weights, losses and optimiser; about twice as fast \
     on CPUs with AVX-512 BF16 or AMX); or fp16 (float16 autocast, with dynamic loss scaling in \
     training; for CUDA GPUs, slow on most CPUs)";

@@ -16,6 +16,7 @@ use crate::cmd::train_run::new_run_dir;
 use anyhow::{bail, Context};
 use budget::Budget;
 use graft_nn::models::find;
+use graft_nn::precision::Precision;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +70,9 @@ pub struct Args {
     /// Threads for libtorch and image decoding (default: all cores)
     #[arg(long)]
     pub threads: Option<usize>,
+    // Every trial runs at this precision; it is in their recipes, so the final run keeps it.
+    #[arg(long, default_value_t = Precision::Fp32, help = crate::cmd::PRECISION_HELP)]
+    pub precision: Precision,
     /// Print the results as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
@@ -299,6 +303,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut machine = vec![s("--device"), a.device.clone()];
     if let Some(t) = a.threads {
         machine.extend([s("--threads"), s(t)]);
+    }
+    if a.precision != Precision::Fp32 {
+        machine.extend([s("--precision"), a.precision.to_string()]);
     }
     let mut common = vec![s("--seed"), s(a.seed)];
     common.extend(machine.iter().cloned());
