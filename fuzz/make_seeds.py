@@ -104,6 +104,12 @@ def main():
     put("image", "rgb.bmp", img(rgb, "BMP"))
     put("image", "lossy.webp", img(rgb, "WEBP", quality=50))
     put("image", "lossless.webp", img(rgb, "WEBP", lossless=True))
+    # Large enough for the fuzz recipe that decodes JPEGs at 1/2..1/8 size (scaled DCT); CMYK is
+    # what that decoder declines, so it exercises the fall-back to the full-size decoder.
+    grad = Image.frombytes("RGB", (48, 32), bytes(
+        v for y in range(32) for x in range(48) for v in (x * 5, y * 7, (x + y) * 3)))
+    put("image", "progressive48.jpg", img(grad, "JPEG", quality=75, progressive=True))
+    put("image", "cmyk48.jpg", img(grad.convert("CMYK"), "JPEG", quality=75))
 
     sd = {"conv.weight": torch.arange(6, dtype=torch.float32).reshape(2, 3),
           "bn.num_batches_tracked": torch.tensor(3), "fc.bias": torch.zeros(2, dtype=torch.float16)}

@@ -1,9 +1,10 @@
 //! Throughput of the image path: decoding, preprocessing (resize 256 + crop 224, PIL-exact) and
 //! the parallel batch loader. Uses the shared test photos when present (replicated to 192
-//! files), else JPEGs it draws. Run: `cargo bench -p graft-data --bench loader`.
+//! files), else JPEGs it draws; then a 12-megapixel JPEG decoded at full and at reduced size.
+//! Run: `cargo bench -p graft-data --bench loader`.
 
 use graft_data::image_folder::ImageDataset;
-use graft_data::image_io::{decode_rgb, Preprocessor};
+use graft_data::image_io::{decode_for, decode_rgb, DecodeSize, Preprocessor};
 use graft_data::loader::{image_batches, LoaderOptions};
 use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use std::path::{Path, PathBuf};
@@ -70,6 +71,8 @@ fn main() {
         }
     }
 
+    photo_sized_jpeg(tmp.path(), &recipe);
+
     let root = tmp.path().join("data");
     for c in 0..2 {
         std::fs::create_dir_all(root.join(format!("c{c}"))).unwrap();
@@ -100,6 +103,45 @@ fn main() {
         println!(
             "loader, {threads} thread(s): {n} images in {s:.2} s = {:.0} images/s",
             n as f64 / s
+        );
+    }
+}
+
+/// A 4000x3000 quality-90 JPEG (a phone photo's size) to resize 256 + crop 224: decode +
+/// preprocess per image with the full-size decode and with the 1/4 scaled-DCT decode.
+fn photo_sized_jpeg(tmp: &Path, recipe: &Preprocess) {
+    let (w, h) = (4000, 3000);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let wave = 128.0 + 100.0 * (x as f32 / 97.0).sin() * (y as f32 / 71.0).cos();
+        let block = if (x / 128 + y / 96) % 2 == 0 { 200 } else { 40 };
+        let grain = ((x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)) >> 13) as u8 & 31;
+        image::Rgb([
+            wave as u8,
+            (30 + 200 * x / w) as u8 + grain / 2,
+            block + grain,
+        ])
+    });
+    let path = tmp.join("photo.jpg");
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode_image(&img)
+        .unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let pre = Preprocessor::new(recipe).unwrap();
+    let mut out = vec![0f32; 3 * 224 * 224];
+    for size in [DecodeSize::Full, DecodeSize::Reduced] {
+        let reps = 10;
+        let t = Instant::now();
+        let mut k = 0;
+        for _ in 0..reps {
+            let d = decode_for(&path, recipe, size).unwrap();
+            pre.run_decoded_into(&d, &mut out, false).unwrap();
+            k = d.reduction();
+        }
+        println!(
+            "photo.jpg ({w}x{h}, q90, {:.1} MB), {size:?} decode (1/{k}) + preprocess: {:.1} ms",
+            bytes.len() as f64 / 1e6,
+            t.elapsed().as_secs_f64() * 1e3 / reps as f64
         );
     }
 }

@@ -4,6 +4,8 @@
 //! rounding rules, so graft's inputs match PyTorch pipelines to the 8-bit level on PNGs.
 
 use crate::error::{DataError, Result};
+pub use crate::jpeg_reduced::DecodeSize;
+use crate::jpeg_reduced::{decode_reduced, draft_reduction};
 use crate::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use crate::resample::{self, Filter, Weights};
 use image::{DynamicImage, RgbImage};
@@ -21,6 +23,82 @@ pub fn decode_rgb(path: &Path) -> Result<RgbImage> {
 
 /// [`decode_rgb`] for bytes already in memory; `path` is only used in error messages.
 pub fn decode_rgb_bytes(bytes: &[u8], path: &Path) -> Result<RgbImage> {
+    let (format, _) = check_header(bytes, path)?;
+    decode_full(bytes, format, path)
+}
+
+/// An image decoded for a preprocessing recipe: at full size, or a JPEG decoded at 1/k of it
+/// (see [`DecodeSize`]). Preprocessing takes its geometry from the full size, so the tensor has
+/// the same shape and framing either way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    image: RgbImage,
+    full_size: (u32, u32),
+    reduction: u32,
+}
+
+impl Decoded {
+    /// An image decoded at full size.
+    pub fn full(image: RgbImage) -> Self {
+        Decoded {
+            full_size: image.dimensions(),
+            image,
+            reduction: 1,
+        }
+    }
+
+    /// The pixels decoded: `ceil(w / k)` x `ceil(h / k)` of the full size.
+    pub fn image(&self) -> &RgbImage {
+        &self.image
+    }
+
+    /// (width, height) the file declares.
+    pub fn full_size(&self) -> (u32, u32) {
+        self.full_size
+    }
+
+    /// The DCT reduction k the image was decoded at: 1 (full size), 2, 4 or 8.
+    pub fn reduction(&self) -> u32 {
+        self.reduction
+    }
+}
+
+/// Reads and decodes `path` for recipe `p`: as [`decode_rgb`], except that with
+/// [`DecodeSize::Reduced`] a JPEG the recipe shrinks at least 4x is decoded at 1/2, 1/4 or 1/8
+/// of its size (PIL `Image.draft` / libjpeg scaled DCT), several times faster.
+pub fn decode_for(path: &Path, p: &Preprocess, size: DecodeSize) -> Result<Decoded> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, "read", e))?;
+    decode_bytes_for(&bytes, path, p, size)
+}
+
+/// [`decode_for`] for bytes already in memory; `path` is only used in error messages.
+pub fn decode_bytes_for(
+    bytes: &[u8],
+    path: &Path,
+    p: &Preprocess,
+    size: DecodeSize,
+) -> Result<Decoded> {
+    let (format, declared) = check_header(bytes, path)?;
+    if let (DecodeSize::Reduced, image::ImageFormat::Jpeg, Some((w, h)), Some(_)) =
+        (size, format, declared, p.resize_shorter)
+    {
+        let k = draft_reduction(w, h, resized_wh(w, h, p.resize_shorter));
+        if k > 1 {
+            if let Some(image) = decode_reduced(bytes, k) {
+                return Ok(Decoded {
+                    image,
+                    full_size: (w, h),
+                    reduction: k,
+                });
+            }
+        }
+    }
+    decode_full(bytes, format, path).map(Decoded::full)
+}
+
+/// The format of `bytes` and the size it declares, refusing decompression bombs before any
+/// pixel is decoded.
+fn check_header(bytes: &[u8], path: &Path) -> Result<(image::ImageFormat, Option<(u32, u32)>)> {
     let err = |reason: String| DataError::Image {
         path: path.to_path_buf(),
         reason,
@@ -28,7 +106,8 @@ pub fn decode_rgb_bytes(bytes: &[u8], path: &Path) -> Result<RgbImage> {
     let format = image::guess_format(bytes).map_err(|_| {
         err("not a recognised image format (expected JPEG, PNG, WebP or BMP)".into())
     })?;
-    if let Some((w, h)) = declared_size(bytes) {
+    let declared = declared_size(bytes);
+    if let Some((w, h)) = declared {
         let pixels = w as u64 * h as u64;
         if pixels > MAX_IMAGE_PIXELS {
             return Err(err(format!(
@@ -38,8 +117,14 @@ pub fn decode_rgb_bytes(bytes: &[u8], path: &Path) -> Result<RgbImage> {
             )));
         }
     }
-    let img = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| err(format!("{format:?}: {e}")))?;
+    Ok((format, declared))
+}
+
+fn decode_full(bytes: &[u8], format: image::ImageFormat, path: &Path) -> Result<RgbImage> {
+    let img = image::load_from_memory_with_format(bytes, format).map_err(|e| DataError::Image {
+        path: path.to_path_buf(),
+        reason: format!("{format:?}: {e}"),
+    })?;
     Ok(to_rgb8(img))
 }
 
@@ -217,7 +302,7 @@ impl Preprocessor {
     /// [`Self::output_shape`]. Converts 8-bit to float in the same pass, so a batch loader can
     /// fill its buffer without intermediate copies.
     pub fn run_into(&self, img: &RgbImage, out: &mut [f32]) -> Result<()> {
-        self.run_into_layout(img, out, false)
+        self.run_scaled_into(img, img.dimensions(), 1, out, false)
     }
 
     /// [`Self::run_into`] in either memory order: CHW, or HWC (`channels_last`), the order a
@@ -229,19 +314,51 @@ impl Preprocessor {
         out: &mut [f32],
         channels_last: bool,
     ) -> Result<()> {
-        let (c, h, w) = self.output_shape(img.width(), img.height());
+        self.run_scaled_into(img, img.dimensions(), 1, out, channels_last)
+    }
+
+    /// CHW float tensor of an image from [`decode_for`]; its shape is
+    /// [`Self::output_shape`] of the full size, whatever the reduction.
+    pub fn run_decoded(&self, d: &Decoded) -> Result<Vec<f32>> {
+        let (c, h, w) = self.output_shape(d.full_size.0, d.full_size.1);
+        let mut out = vec![0f32; c * h * w];
+        self.run_decoded_into(d, &mut out, false)?;
+        Ok(out)
+    }
+
+    /// [`Self::run_into_layout`] for an image from [`decode_for`].
+    pub fn run_decoded_into(
+        &self,
+        d: &Decoded,
+        out: &mut [f32],
+        channels_last: bool,
+    ) -> Result<()> {
+        self.run_scaled_into(&d.image, d.full_size, d.reduction, out, channels_last)
+    }
+
+    /// `img` is a `full` image decoded at 1/`k`: the resize's size and crop come from `full`,
+    /// and the resize maps the `full / k` pixels the original covers onto them.
+    fn run_scaled_into(
+        &self,
+        img: &RgbImage,
+        full: (u32, u32),
+        k: u32,
+        out: &mut [f32],
+        channels_last: bool,
+    ) -> Result<()> {
+        let (c, h, w) = self.output_shape(full.0, full.1);
         if out.len() != c * h * w {
             return Err(DataError::Preprocess(format!(
                 "output buffer holds {} values; a {}x{} image needs {c}x{h}x{w} = {}",
                 out.len(),
-                img.width(),
-                img.height(),
+                full.0,
+                full.1,
                 c * h * w
             )));
         }
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
-            resize_crop_into(img, &self.p, s);
+            resize_crop_into(img, full, k, &self.p, s);
             if channels_last {
                 self.normalise_hwc(&s.crop, out);
             } else {
@@ -317,15 +434,20 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Resize + centre crop into `s.crop` (packed RGB, crop-sized, zero where torchvision pads).
-fn resize_crop_into(img: &RgbImage, p: &Preprocess, s: &mut Scratch) {
-    let size = resized_wh(img.width(), img.height(), p.resize_shorter);
-    resize_to_crop_into(img, size, p.crop, p.interpolation, s);
+/// Resize + centre crop into `s.crop` (packed RGB, crop-sized, zero where torchvision pads) of
+/// `img`, a `full`-sized image decoded at 1/`k`.
+fn resize_crop_into(img: &RgbImage, full: (u32, u32), k: u32, p: &Preprocess, s: &mut Scratch) {
+    let size = resized_wh(full.0, full.1, p.resize_shorter);
+    let extent = (full.0 as f64 / k as f64, full.1 as f64 / k as f64);
+    resize_to_crop_into(img, extent, size, p.crop, p.interpolation, s);
 }
 
-/// Resize to exactly `(rw, rh)` (PIL's `Image.resize`), then centre crop to `crop`.
+/// Resize to exactly `(rw, rh)` (PIL's `Image.resize(box=(0, 0, extent.0, extent.1))`; the
+/// extent is the image's size unless it was decoded at reduced size), then centre crop to
+/// `crop`.
 fn resize_to_crop_into(
     img: &RgbImage,
+    extent: (f64, f64),
     (rw, rh): (u32, u32),
     crop: Option<(u32, u32)>,
     interpolation: Interpolation,
@@ -357,8 +479,11 @@ fn resize_to_crop_into(
     }
     let src = img.as_raw();
     let src_stride = w as usize * 3;
-    let hx = (rw != w).then(|| Weights::new(w as usize, rw as usize, filter, cols.clone()));
-    let vy = (rh != h).then(|| Weights::new(h as usize, rh as usize, filter, rows.clone()));
+    // PIL resamples an axis when its size changes or the box is not the whole image.
+    let hx = (rw != w || extent.0 != w as f64)
+        .then(|| Weights::with_extent(w as usize, extent.0, rw as usize, filter, cols.clone()));
+    let vy = (rh != h || extent.1 != h as f64)
+        .then(|| Weights::with_extent(h as usize, extent.1, rh as usize, filter, rows.clone()));
     let in_rows = vy.as_ref().map_or(rows.clone(), |v| v.input_range());
     let row_bytes = cols.len() * 3;
 
@@ -413,7 +538,7 @@ pub fn resize_and_crop(img: &RgbImage, p: &Preprocess) -> Result<RgbImage> {
     let (rw, rh) = resized_wh(img.width(), img.height(), p.resize_shorter);
     let (ch, cw) = p.crop.unwrap_or((rh, rw));
     let mut s = Scratch::default();
-    resize_crop_into(img, p, &mut s);
+    resize_crop_into(img, img.dimensions(), 1, p, &mut s);
     Ok(RgbImage::from_raw(cw, ch, s.crop).expect("crop buffer is ch*cw*3"))
 }
 
@@ -429,7 +554,8 @@ pub fn resize_exact(
         return Err(DataError::Preprocess(format!("cannot resize to {w}x{h}")));
     }
     let mut s = Scratch::default();
-    resize_to_crop_into(img, (w, h), None, interpolation, &mut s);
+    let extent = (img.width() as f64, img.height() as f64);
+    resize_to_crop_into(img, extent, (w, h), None, interpolation, &mut s);
     Ok(RgbImage::from_raw(w, h, s.crop).expect("buffer is w*h*3"))
 }
 
@@ -438,10 +564,15 @@ pub fn preprocess(img: &RgbImage, p: &Preprocess) -> Result<Vec<f32>> {
     Preprocessor::new(p)?.run(img)
 }
 
-/// [`decode_rgb`] then [`preprocess`].
+/// [`decode_for`] with the default [`DecodeSize`] (reduced JPEG decoding), then [`preprocess`].
 pub fn load_preprocessed(path: &Path, p: &Preprocess) -> Result<Vec<f32>> {
+    load_preprocessed_with(path, p, DecodeSize::default())
+}
+
+/// [`decode_for`] then [`preprocess`]; [`DecodeSize::Full`] gives PIL's pixels exactly.
+pub fn load_preprocessed_with(path: &Path, p: &Preprocess, size: DecodeSize) -> Result<Vec<f32>> {
     let pre = Preprocessor::new(p)?;
-    pre.run(&decode_rgb(path)?)
+    pre.run_decoded(&decode_for(path, p, size)?)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! - [`image_folder`]: torchvision `ImageFolder` layouts and CSV manifests ([`ImageDataset`]).
 //! - [`image_io`]: decoding and the torchvision/PIL preprocessing pipeline, bit-exact with PIL's
 //!   resampling, driven by a [`preprocess::Preprocess`] recipe.
+//! - [`jpeg_reduced`]: JPEGs decoded at 1/2, 1/4 or 1/8 size when the resize would discard
+//!   that resolution anyway.
 //! - [`loader`]: batches of preprocessed images, decoded in parallel a bounded number of batches
 //!   ahead, in an order fixed by the seed.
 //! - [`arrays`]: numeric datasets ([`ArrayDataset`]) from IDX, .npz/.npy, svmlight, CSV tables
@@ -24,6 +26,7 @@ pub mod features;
 mod idx;
 pub mod image_folder;
 pub mod image_io;
+pub mod jpeg_reduced;
 pub mod loader;
 pub mod npy;
 pub mod preprocess;

@@ -5,7 +5,7 @@
 
 use crate::error::{DataError, Result};
 use crate::image_folder::{ImageDataset, UNLABELLED};
-use crate::image_io::{decode_rgb, Preprocessor};
+use crate::image_io::{decode_for, DecodeSize, Preprocessor};
 use crate::preprocess::Preprocess;
 use crossbeam_channel::{Receiver, Sender};
 use rand::seq::SliceRandom;
@@ -37,6 +37,9 @@ pub struct LoaderOptions {
     pub drop_last: bool,
     /// Each sample in HWC order instead of CHW (see [`ImageBatch::channels_last`]).
     pub channels_last: bool,
+    /// Decode large JPEGs at reduced size ahead of the resize (the default), or always at full
+    /// size for PIL's exact pixels.
+    pub decode_size: DecodeSize,
 }
 
 impl Default for LoaderOptions {
@@ -50,6 +53,7 @@ impl Default for LoaderOptions {
             skip_bad: false,
             drop_last: false,
             channels_last: false,
+            decode_size: DecodeSize::default(),
         }
     }
 }
@@ -96,6 +100,7 @@ struct Job {
     chw: [usize; 3],
     skip_bad: bool,
     channels_last: bool,
+    decode_size: DecodeSize,
     cancel: AtomicBool,
 }
 
@@ -148,6 +153,7 @@ pub fn image_batches(
             chw,
             skip_bad: o.skip_bad,
             channels_last: o.channels_last,
+            decode_size: o.decode_size,
             cancel: AtomicBool::new(false),
         }),
         pool,
@@ -208,15 +214,14 @@ impl Job {
     fn load_into(&self, sample: usize, slot: &mut [f32]) -> Result<()> {
         let path = &self.ds.samples[sample].0;
         // A decoder bug must not take the process down: treat a panic as a bad image.
-        let img = std::panic::catch_unwind(AssertUnwindSafe(|| decode_rgb(path))).unwrap_or_else(
-            |e| {
-                Err(DataError::Image {
-                    path: path.clone(),
-                    reason: format!("decoder panicked: {}", panic_text(&e)),
-                })
-            },
-        )?;
-        self.pre.run_into_layout(&img, slot, self.channels_last)
+        let decode = || decode_for(path, self.pre.recipe(), self.decode_size);
+        let img = std::panic::catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|e| {
+            Err(DataError::Image {
+                path: path.clone(),
+                reason: format!("decoder panicked: {}", panic_text(&e)),
+            })
+        })?;
+        self.pre.run_decoded_into(&img, slot, self.channels_last)
     }
 
     fn batch(&self, b: usize) -> Result<ImageBatch> {
@@ -455,6 +460,36 @@ mod tests {
         );
         let total: usize = batches.iter().map(|b| b.indices.len()).sum();
         assert_eq!(total, 5);
+    }
+
+    #[test]
+    fn decode_size_reaches_the_decoder() {
+        // 96x64 JPEG, resize 12: 64 // 24 = 2, so the default decodes it at 1/2.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a")).unwrap();
+        let img = image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x ^ y) * 4) as u8])
+        });
+        let path = d.path().join("a").join("big.jpg");
+        img.save(&path).unwrap();
+        let one = crate::image_folder::OpenOptions { min_classes: 1 };
+        let ds = Arc::new(ImageDataset::open_with(d.path(), one).unwrap());
+        let run = |decode_size| {
+            let o = LoaderOptions {
+                decode_size,
+                ..Default::default()
+            };
+            collect(&ds, o).remove(0).data
+        };
+        let pre = Preprocessor::new(&recipe()).unwrap();
+        let full = pre
+            .run(&crate::image_io::decode_rgb(&path).unwrap())
+            .unwrap();
+        assert_eq!(run(DecodeSize::Full), full);
+        let reduced = run(DecodeSize::Reduced);
+        assert_eq!(reduced.len(), full.len());
+        assert_ne!(reduced, full);
+        assert_eq!(LoaderOptions::default().decode_size, DecodeSize::Reduced);
     }
 
     #[test]

@@ -66,13 +66,28 @@ pub(crate) struct Weights {
 impl Weights {
     /// PIL's `precompute_coeffs` + `normalize_coeffs_8bpc` for resizing `in_size` to `out_size`,
     /// restricted to the output positions `outputs`.
+    #[cfg(test)]
     pub(crate) fn new(
         in_size: usize,
         out_size: usize,
         filter: Filter,
         outputs: Range<usize>,
     ) -> Self {
-        let scale = in_size as f64 / out_size as f64;
+        Self::with_extent(in_size, in_size as f64, out_size, filter, outputs)
+    }
+
+    /// [`Self::new`] where the output spans only the first `in_extent` input pixels (PIL's
+    /// `resize(box=(0, 0, in_extent, ..))`), taps still reaching up to `in_size`. A JPEG decoded
+    /// at 1/k is `ceil(n / k)` pixels wide but the original `n` pixels cover `n / k` of them:
+    /// this keeps every output pixel centred where it is in the full-size resize.
+    pub(crate) fn with_extent(
+        in_size: usize,
+        in_extent: f64,
+        out_size: usize,
+        filter: Filter,
+        outputs: Range<usize>,
+    ) -> Self {
+        let scale = in_extent / out_size as f64;
         let filterscale = scale.max(1.0);
         let support = filter.support() * filterscale;
         let ksize = support.ceil() as usize * 2 + 1;
