@@ -30,7 +30,7 @@ PYTHON=${PYTHON:-python3}
 MAX_BYTES=$((60 * 1024 * 1024)) # what one call to the GPU machine may carry, with some margin
 
 # 1. libtorch from the cp312 manylinux wheel: the same build the GPU machine's venv holds. Only
-#    include/ and lib/ are unpacked (~1 GB of the ~3 GB wheel contents); torch-sys needs no more.
+#    include/ and lib/ are unpacked (~1 GB); torch-sys needs no more.
 if [[ ! -e "$LIBTORCH_DIR/.complete" ]]; then
   tmp=$(mktemp -d "$GPU_DIR/tmp.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
@@ -97,9 +97,12 @@ fi
 
 rel=${out#"$PWD"/}
 echo "build_cuda: $rel ($((size / 1024 / 1024)) MiB), libtorch $TORCH_VERSION"
+# The rpath makes LD_LIBRARY_PATH unnecessary where the venv is at DEVICE_SITE; the line below is
+# for a venv anywhere else (the nvidia dirs are only a fallback: libtorch finds them by its own
+# rpath, $ORIGIN/../../nvidia/*/lib).
 cat <<EOF
-On the GPU machine (carry: ["$rel"] if it is not under the repository, copy it there first):
-  $rel --version    # runs with no environment; its rpath is $DEVICE_SITE/torch/lib
-If that venv lives elsewhere, point the loader at it instead:
-  export LD_LIBRARY_PATH=$DEVICE_SITE/torch/lib\$(for d in $DEVICE_SITE/nvidia/*/lib; do printf ':%s' "\$d"; done)
+On the GPU machine (bring $rel along, e.g. as an ignored path the transfer carries):
+  $rel --version && $rel <command> --device cuda ...
+Only if the venv is not at $DEVICE_SITE (else harmless), with that path changed:
+  export LD_LIBRARY_PATH=$DEVICE_SITE/torch/lib\$(printf ':%s' $DEVICE_SITE/nvidia/*/lib)
 EOF

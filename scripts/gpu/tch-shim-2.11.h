@@ -1,8 +1,8 @@
 // Force-included (g++ -include, through CXXFLAGS) when torch-sys 0.26 compiles its C++ wrapper
-// against libtorch 2.11 instead of the 2.13 it was generated from. The wrapper names 14 ops that
-// 2.11 lacks and calls one with an argument 2.11 does not take; without these stand-ins the whole
-// crate fails to compile. graft uses none of them: each throws, and tch turns that into an Err,
-// should anything ever call one.
+// against libtorch 2.11 instead of the 2.13 it was generated from. 15 of its wrappers fail there:
+// 14 call the 13 ATen functions below that 2.11 lacks, one passes an argument 2.11 does not take,
+// and any one failure stops the whole crate. graft calls none of them (nor does tch itself): each
+// stand-in throws, should anything ever reach one: an Err from tch's f_ methods, a panic otherwise.
 //
 // A declaration placed directly in namespace torch wins over the ATen one that reaches torch
 // through `using namespace at`, which is what lets the MPS-only op below be overridden too.
