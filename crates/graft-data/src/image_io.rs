@@ -566,7 +566,7 @@ pub fn preprocess(img: &RgbImage, p: &Preprocess) -> Result<Vec<f32>> {
 
 /// [`decode_for`] with the default [`DecodeSize`] (reduced JPEG decoding), then [`preprocess`].
 pub fn load_preprocessed(path: &Path, p: &Preprocess) -> Result<Vec<f32>> {
-    load_preprocessed_with(path, p, DecodeSize::default())
+    load_preprocessed_with(path, p, DecodeSize::process_default())
 }
 
 /// [`decode_for`] then [`preprocess`]; [`DecodeSize::Full`] gives PIL's pixels exactly.

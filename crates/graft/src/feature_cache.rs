@@ -41,6 +41,13 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
     if r.precision != Precision::Fp32 {
         put(&format!("precision={}", r.precision));
     }
+    // Keys from before reduced decoding existed described full-size decodes, and still do.
+    let decode = graft_data::image_io::DecodeSize::process_default();
+    if decode != graft_data::image_io::DecodeSize::Full
+        && !graft_nn::models::bert::load::is_text_model(r.model)
+    {
+        put(&format!("decode={}", decode.name()));
+    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 

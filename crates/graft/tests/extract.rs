@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{graft, stderr};
+use common::{graft, graft_cmd, stderr};
 
 use graft_data::features::FeatureSet;
 use std::path::{Path, PathBuf};
@@ -267,4 +267,102 @@ fn efficientnet_lite0_features_of_real_photos_match_pytorch() {
         assert!(cos > min, "{name}: cosine {cos} to PyTorch's features");
         eprintln!("{name}: cosine similarity to PyTorch features {cos:.6}");
     }
+}
+
+#[test]
+fn large_jpegs_decode_at_reduced_size_unless_full_is_asked_for() {
+    // LeNet resizes to 28 px: JPEGs of 112 px and more are decoded at 1/2 or less by default.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("jpegs");
+    for (k, c) in ["a", "b"].iter().enumerate() {
+        std::fs::create_dir_all(data.join(c)).unwrap();
+        for i in 0..2u32 {
+            let img = image::RgbImage::from_fn(240 + i, 232, |x, y| {
+                let v =
+                    ((x * 7 + y * 3 + i * 11) % 64) as u8 * 3 + ((x / 4 + y / 4) % 2) as u8 * 60;
+                image::Rgb([v, (k as u8) * 90 + v / 2, 255 - v])
+            });
+            img.save(data.join(c).join(format!("{i}.jpg"))).unwrap();
+        }
+    }
+    let cache = tmp.path().join("cache");
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "extract",
+            "--model",
+            "lenet",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--stage",
+            "conv1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        summary(&graft(&args));
+        FeatureSet::read(&out).unwrap()
+    };
+    let reduced = run("r.safetensors", &[]);
+    let full = run("f.safetensors", &["--decode-size", "full"]);
+    assert_eq!(reduced.metadata["decode_size"], "reduced");
+    assert_eq!(full.metadata["decode_size"], "full");
+    assert_eq!((reduced.n, reduced.d), (full.n, full.d));
+    assert_ne!(
+        reduced.features, full.features,
+        "the decode really was reduced"
+    );
+    for (a, b) in reduced
+        .features
+        .chunks(reduced.d)
+        .zip(full.features.chunks(full.d))
+    {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum();
+        let na: f64 = a.iter().map(|x| (x * x) as f64).sum::<f64>().sqrt();
+        let nb: f64 = b.iter().map(|x| (x * x) as f64).sum::<f64>().sqrt();
+        assert!(dot / (na * nb) > 0.999, "cosine {}", dot / (na * nb));
+    }
+
+    // The feature cache keeps the two apart.
+    let probe = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "probe",
+            "--model",
+            "lenet",
+            "--data",
+            data.to_str().unwrap(),
+            "--head",
+            "knn",
+            "--k",
+            "1",
+            "--test-fraction",
+            "0.5",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = graft_cmd(&args)
+            .env("GRAFT_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        summary(&o)
+    };
+    assert_eq!(probe(&[])["cache"]["train"]["hit"], false);
+    assert_eq!(
+        probe(&["--decode-size", "full"])["cache"]["train"]["hit"],
+        false
+    );
+    assert_eq!(
+        probe(&["--decode-size", "full"])["cache"]["train"]["hit"],
+        true
+    );
+    assert_eq!(probe(&[])["cache"]["train"]["hit"], true);
+
+    let o = graft(&["extract", "--decode-size", "half"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("expected full or reduced"),
+        "{}",
+        stderr(&o)
+    );
 }

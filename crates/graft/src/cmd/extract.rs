@@ -228,6 +228,12 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     meta.insert("model".into(), spec.name.to_string());
     meta.insert("stage".into(), stage.clone());
     meta.insert("precision".into(), r.precision.to_string());
+    meta.insert(
+        "decode_size".into(),
+        graft_data::image_io::DecodeSize::process_default()
+            .name()
+            .into(),
+    );
     meta.insert("preprocess".into(), serde_json::to_string(&pre)?);
     meta.insert("data".into(), r.data.display().to_string());
     meta.insert(

@@ -307,6 +307,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.precision != Precision::Fp32 {
         machine.extend([s("--precision"), a.precision.to_string()]);
     }
+    let decode = graft_data::image_io::DecodeSize::process_default();
+    machine.extend([s("--decode-size"), s(decode.name())]);
     let mut common = vec![s("--seed"), s(a.seed)];
     common.extend(machine.iter().cloned());
     let mut search = Search {
@@ -629,6 +631,10 @@ fn finish(
                 .arg("eval")
                 .arg(&win_dir)
                 .args(["--data", t, "--json"])
+                .args([
+                    "--decode-size",
+                    graft_data::image_io::DecodeSize::process_default().name(),
+                ])
                 .output()
                 .context("measuring the winner on the test set")?;
             test_accuracy = serde_json::from_slice::<Value>(&out.stdout)
