@@ -41,12 +41,13 @@ bench_time() {
     fi
 }
 
-# bench_inputs N DIR: makes the seeded folder of N JPEGs in DIR and the seeded random ResNet-18
+# bench_inputs N DIR [make_images.py flags]: makes the seeded folder of N JPEGs in DIR and the seeded random ResNet-18
 # weights file shared by both sides when they are missing, and checks the Lite0 weights. Expects
 # PY, HERE, LITE0_WEIGHTS and R18_WEIGHTS.
 bench_inputs() {
     local n=$1 images=$2
-    [ -d "$images" ] || { say "making $n images in $images"; "$PY" "$HERE/make_images.py" --n "$n" --out "$images"; }
+    shift 2
+    [ -d "$images" ] || { say "making $n images in $images"; "$PY" "$HERE/make_images.py" --n "$n" --out "$images" "$@"; }
     [ -f "$LITE0_WEIGHTS" ] || die "EfficientNet-Lite0 weights not found at $LITE0_WEIGHTS (set GRAFT_SHARED_DATA)"
     if [ ! -f "$R18_WEIGHTS" ]; then
         say "saving a seeded random ResNet-18 (torchvision names) to $R18_WEIGHTS, used by both sides"

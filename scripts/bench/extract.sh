@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side feature extraction: `graft extract` vs the idiomatic PyTorch script
 # (extract_torch.py) on the same 512 JPEGs, same threads (2), batch (32) and weights.
+# BENCH_SIDES=3000-4000 makes them phone-photo sized instead, where decoding dominates.
 #
 # For each model the two sides run alternately (graft, PyTorch, graft, PyTorch, ...) so
 # that slow phases of a noisy machine hit both; the table shows the best of the repeats,
@@ -16,6 +17,8 @@
 #   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
 #   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
 #   BENCH_BF16          1 (default) to add graft's bf16 side, 0 to skip it
+#   BENCH_N, BENCH_SIDES  images and their side lengths in px, MIN-MAX (default 512, 400-800)
+#   BENCH_DECODE        unset: graft's default; full or reduced: `--decode-size` to graft
 #   BENCH_DEVICE        cpu (default) or cuda[:i]: `--device` for graft and for PyTorch
 #   GRAFT_BIN           use this graft binary instead of building one
 #   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default $GRAFT_DATA, else ../shared/data beside the repo)
@@ -32,12 +35,16 @@ WORKERS=${BENCH_WORKERS:-2}
 BATCH=${BENCH_BATCH:-32}
 BF16=${BENCH_BF16:-1}
 DEVICE=${BENCH_DEVICE:-cpu}
-IMAGES=$BENCH/images-512
+DECODE=${BENCH_DECODE:-}
+N=${BENCH_N:-512}
+SIDES=${BENCH_SIDES:-400-800}
+if [ "$SIDES" = 400-800 ]; then IMAGES=$BENCH/images-$N; else IMAGES=$BENCH/images-$N-$SIDES; fi
 LITE0_WEIGHTS=$SHARED/efficientnet_lite0/efficientnet_lite0.safetensors
 R18_WEIGHTS=$BENCH/resnet18_seed0.safetensors
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'extract.sh: %s\n' "$*" >&2; exit 1; }
+case $SIDES in [0-9]*-[0-9]*) ;; *) die "BENCH_SIDES: '$SIDES' (MIN-MAX, e.g. 3000-4000)" ;; esac
 
 # shellcheck source=scripts/bench/common.sh
 . "$HERE/common.sh"
@@ -46,7 +53,7 @@ PY=$(bench_python)
 GRAFT=$(bench_graft)
 TIME=$(bench_time)
 
-bench_inputs 512 "$IMAGES"
+bench_inputs "$N" "$IMAGES" --min-side "${SIDES%-*}" --max-side "${SIDES#*-}"
 
 RUN_DIR=$(bench_run_dir extract)
 
@@ -60,6 +67,7 @@ run_one() {
              --out "$RUN_DIR/$model.$side.safetensors" --batch-size "$BATCH" --threads "$THREADS" --json)
         # Only the bf16 side names a precision, so that builds from before the flag still run.
         [ "$side" = bf16 ] && cmd+=(--precision bf16)
+        [ -n "$DECODE" ] && cmd+=(--decode-size "$DECODE")
         [ "$DEVICE" = cpu ] || cmd+=(--device "$DEVICE")
     else
         cmd=("$PY" "$HERE/extract_torch.py" --model "$model" --weights "$weights" --data "$IMAGES"
@@ -92,8 +100,9 @@ for model in $MODELS; do
 done
 
 echo
-echo "Feature extraction, $(basename "$IMAGES") ($(find "$IMAGES" -name '*.jpg' | wc -l) JPEGs 400-800 px)," \
-     "threads $THREADS, DataLoader workers $WORKERS, batch $BATCH, device $DEVICE, best of $RUNS; $(nproc) cores;" \
+echo "Feature extraction, $(basename "$IMAGES") ($(find "$IMAGES" -name '*.jpg' | wc -l) JPEGs $SIDES px)," \
+     "threads $THREADS, DataLoader workers $WORKERS, batch $BATCH, device $DEVICE, graft decode ${DECODE:-default}," \
+     "best of $RUNS; $(nproc) cores;" \
      "time = model build + weight load + decode + forward + writing features."
 "$PY" "$HERE/report.py" "$RUN_DIR" --json "$RUN_DIR/summary.json"
 [ -n "$TIME" ] || echo "(peak RSS per process skipped: /usr/bin/time not found; 'apt-get install time' provides it)"

@@ -7,15 +7,19 @@
 #                     scale against torch.amp.GradScaler)
 #   3. probe_e2e.sh   the end-to-end linear probe of 2,000 Fashion-MNIST images
 #
-# A GPU machine may have no Rust toolchain and no network, so everything is prepared beforehand:
+# A GPU machine may have no Rust toolchain and no network, so everything is prepared beforehand,
+# on any machine, into folders that travel with the checkout (about 42 MB in all):
+#   scripts/gpu/build_cuda.sh                         -> .gpu/graft-cuda
+#   mkdir -p .gpu/shared && cp -r ../shared/data/{efficientnet_lite0,test_images} .gpu/shared/
+#   python3 scripts/experiments/fashion_folder.py FASHION_MNIST_DIR .bench/fashion-2000-1000 \
+#       --train 2000 --test 1000                      -> 3,000 PNGs (what probe_e2e.sh makes)
+# then, on the GPU machine, from the checkout: scripts/bench/gpu.sh
 #   GRAFT_BIN           a graft linked against a CUDA libtorch of the machine's torch version
-#                       (scripts/gpu/build_cuda.sh builds one); required
+#                       (default .gpu/graft-cuda)
 #   GRAFT_BENCH_PYTHON  Python with CUDA torch + torchvision, pillow, numpy, safetensors
 #                       (default python3)
-#   GRAFT_SHARED_DATA   folder with efficientnet_lite0/efficientnet_lite0.safetensors
-#   .bench/fashion-2000-1000   the probe's PNG folder (probe_e2e.sh writes it on a machine with
-#                       Fashion-MNIST's IDX files; 3,000 small PNGs). The JPEG folders and the
-#                       seeded ResNet-18 weights are made here when missing.
+#   GRAFT_SHARED_DATA   folder with efficientnet_lite0/ and test_images/ (default .gpu/shared)
+# The JPEG folders and the seeded ResNet-18 weights are made there when missing.
 # Environment:
 #   GPU_PARTS           which parts (default "extract epoch probe")
 #   GPU_RUNS            repeats per side (default 2; the probe runs once)
@@ -33,9 +37,13 @@ CORES=$(nproc)
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'gpu.sh: %s\n' "$*" >&2; exit 1; }
 
-[ -n "${GRAFT_BIN:-}" ] || die "set GRAFT_BIN to a CUDA-linked graft (scripts/gpu/build_cuda.sh)"
-[ -x "$GRAFT_BIN" ] || die "GRAFT_BIN=$GRAFT_BIN is not an executable"
+GRAFT_BIN=${GRAFT_BIN:-$REPO/.gpu/graft-cuda}
+[ -x "$GRAFT_BIN" ] || die "no CUDA graft at $GRAFT_BIN (scripts/gpu/build_cuda.sh makes one; or set GRAFT_BIN)"
 export GRAFT_BIN
+export GRAFT_SHARED_DATA=${GRAFT_SHARED_DATA:-$REPO/.gpu/shared}
+[ -f "$GRAFT_SHARED_DATA/efficientnet_lite0/efficientnet_lite0.safetensors" ] \
+    || die "no Lite0 weights under GRAFT_SHARED_DATA=$GRAFT_SHARED_DATA"
+[ -d "$REPO/.bench/fashion-2000-1000" ] || die "no .bench/fashion-2000-1000 (see the preparation above)"
 export GRAFT_BENCH_PYTHON=${GRAFT_BENCH_PYTHON:-python3}
 export BENCH_DEVICE=cuda
 export BENCH_RUNS=${GPU_RUNS:-2}

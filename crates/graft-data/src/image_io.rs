@@ -84,7 +84,11 @@ pub fn decode_bytes_for(
     {
         let k = draft_reduction(w, h, resized_wh(w, h, p.resize_shorter));
         if k > 1 {
-            if let Some(image) = decode_reduced(bytes, k) {
+            // The header the size came from and the decoder's must agree, or the framing would
+            // be off: anything else goes the full-size way.
+            let reduced = decode_reduced(bytes, k)
+                .filter(|i| i.dimensions() == (w.div_ceil(k), h.div_ceil(k)));
+            if let Some(image) = reduced {
                 return Ok(Decoded {
                     image,
                     full_size: (w, h),

@@ -15,14 +15,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether a JPEG may be decoded at reduced size ahead of a shrinking resize.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecodeSize {
     /// Always decode at full size: pixels identical to torchvision on PIL without `draft`.
     Full,
     /// Decode JPEGs at the largest 1/k (k = 8, 4, 2) that keeps twice the resize's output size;
     /// other formats, small images and recipes without a resize are decoded at full size.
-    #[default]
     Reduced,
 }
 
@@ -114,8 +113,21 @@ fn halve(img: &RgbImage) -> RgbImage {
     })
 }
 
+/// Whether the last scan of a JPEG is followed by its end-of-image marker. jpeg-decoder fills
+/// the missing part of a cut file with grey instead of failing; the full-size decoder decides
+/// what a cut file is (an error, or what it makes of it), so the reduced path declines those.
+/// Scan data stuffs every 0xFF with 0x00, so FF D9 after the last start-of-scan (FF DA) is the
+/// real marker.
+fn complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|m| m == [0xFF, 0xDA]);
+    last_scan.is_some_and(|s| bytes[s..].windows(2).any(|m| m == [0xFF, 0xD9]))
+}
+
 fn decode_scaled(bytes: &[u8], k: u32) -> Option<RgbImage> {
     use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
+    if !complete(bytes) {
+        return None;
+    }
     let mut d = Decoder::new(std::io::Cursor::new(bytes));
     d.read_info().ok()?;
     let info = d.info()?;
@@ -335,17 +347,20 @@ mod tests {
             .unwrap();
         let p = recipe(64, Some((56, 56)), Interpolation::Bilinear);
         assert_eq!(decode(&png, &p, DecodeSize::Reduced).reduction(), 1);
-        // A JPEG cut short: whatever the scaled decoder makes of it, the result is either its
-        // reduced image or exactly the full-size decoder's answer.
+        // A JPEG cut short (here or just before its end marker) is the full-size decoder's to
+        // judge: the reduced path declines it, whatever jpeg-decoder would make of it.
         let bytes = jpeg(&card(2048, 1536), 90);
-        let cut = &bytes[..bytes.len() / 3];
-        let r = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Reduced);
-        let f = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Full);
-        match (r, f) {
-            (Ok(r), Ok(f)) if r.reduction() == 1 => assert_eq!(r, f),
-            (Ok(r), _) => assert_eq!(r.reduction(), 8),
-            (Err(r), Err(f)) => assert_eq!(r.to_string(), f.to_string()),
-            (Err(r), Ok(_)) => panic!("reduced decoding failed where full decoding works: {r}"),
+        assert!(complete(&bytes));
+        for cut in [&bytes[..bytes.len() / 3], &bytes[..bytes.len() - 2]] {
+            assert!(!complete(cut));
+            assert_eq!(decode_reduced(cut, 8), None);
+            let r = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Reduced);
+            let f = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Full);
+            match (r, f) {
+                (Ok(r), Ok(f)) => assert_eq!(r, f),
+                (Err(r), Err(f)) => assert_eq!(r.to_string(), f.to_string()),
+                (r, f) => panic!("reduced {r:?} against full {f:?}"),
+            }
         }
     }
 }

@@ -77,3 +77,37 @@ fn folding_batch_norms_keeps_the_features() {
         assert!(e.contains("folded"), "{name}: {e}");
     }
 }
+
+#[test]
+fn channels_last_models_take_a_channels_last_batch_as_it_is() {
+    // The loader hands these models HWC samples viewed as NCHW: same values, other strides.
+    for (name, h, w) in [
+        ("resnet18", 40, 48),
+        ("efficientnet_lite0", 40, 48),
+        ("lenet", 28, 28),
+    ] {
+        let vs = VarStore::new(Device::Cpu);
+        tch::manual_seed(0);
+        let m = registry::find(name)
+            .unwrap()
+            .build_checked(&vs.root(), None)
+            .unwrap();
+        let c = m.preprocess().channels() as i64;
+        let x = Tensor::randn([2, c, h, w], (Kind::Float, Device::Cpu));
+        let nhwc = x.permute([0, 2, 3, 1]).contiguous();
+        let cl = nhwc.permute([0, 3, 1, 2]);
+        if c > 1 {
+            // (A one-channel tensor is both layouts at once.)
+            assert_eq!(cl.stride(), vec![h * w * c, 1, w * c, c]);
+        }
+        let a = tch::no_grad(|| m.forward_features(&x, None, false)).unwrap();
+        let b = tch::no_grad(|| m.forward_features(&cl, None, false)).unwrap();
+        let worst = (&a - &b).abs().max().double_value(&[]);
+        let scale = a.abs().max().double_value(&[]);
+        assert!(
+            worst <= 1e-5 * scale.max(1.0),
+            "{name} (channels last: {}): {worst}",
+            m.channels_last()
+        );
+    }
+}

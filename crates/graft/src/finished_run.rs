@@ -25,6 +25,10 @@ pub struct FinishedRun {
 impl FinishedRun {
     pub fn open(run_dir: &Path, device: Device) -> anyhow::Result<FinishedRun> {
         let (model, classes, image_size) = describe(run_dir)?;
+        crate::decode_size::for_recorded_run(
+            recorded_decode_size(run_dir),
+            &format!("the run in {}", run_dir.display()),
+        );
         let weights = run_dir.join("model.safetensors");
         if !weights.exists() {
             bail!(
@@ -59,6 +63,14 @@ impl FinishedRun {
             input,
         })
     }
+}
+
+/// The decode size the run in `dir` recorded in its recipe (training and adaptation recipes
+/// both keep it under `decode_size`); `None` when it recorded none.
+fn recorded_decode_size(dir: &Path) -> Option<graft_data::image_io::DecodeSize> {
+    let text = std::fs::read_to_string(dir.join("recipe.toml")).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table.get("decode_size")?.clone().try_into().ok()
 }
 
 /// Model, classes and input size of the run in `dir`: from the training recipe, or for an

@@ -3,6 +3,7 @@
 mod allocator;
 mod backbone_load;
 mod cmd;
+mod decode_size;
 mod feature_cache;
 mod feature_input;
 mod finished_run;
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
     // Parsing starts no thread, so the allocator is still single-threaded here.
     allocator::configure(cli.workload());
-    graft_data::image_io::DecodeSize::set_process_default(cli.decode_size());
+    decode_size::init(cli.decode_size());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GRAFT_LOG")

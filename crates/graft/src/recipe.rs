@@ -36,6 +36,10 @@ pub struct Recipe {
     /// Low-rank adapters trained in place of the encoder's own weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lora: Option<LoraSpec>,
+    /// How JPEGs were decoded ([`crate::decode_size`]); absent in recipes written before the
+    /// setting existed, which decoded at full size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_size: Option<graft_data::image_io::DecodeSize>,
 }
 
 impl Recipe {

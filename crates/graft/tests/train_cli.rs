@@ -443,3 +443,62 @@ fn fp16_training_records_its_loss_scale_and_warns_on_a_cpu() {
         stderr(&o)
     );
 }
+
+#[test]
+fn runs_record_their_jpeg_decode_size_and_later_commands_follow_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("jpegs");
+    for (k, c) in ["a", "b"].iter().enumerate() {
+        std::fs::create_dir_all(data.join(c)).unwrap();
+        for i in 0..4u32 {
+            let img = image::RgbImage::from_fn(130 + i, 128, |x, y| {
+                image::Rgb([(k * 200) as u8, ((x + y + i) % 256) as u8, 90])
+            });
+            img.save(data.join(c).join(format!("{i}.jpg"))).unwrap();
+        }
+    }
+    let run = tmp.path().join("run");
+    let o = graft(&[
+        "pretrain",
+        "--model",
+        "lenet",
+        "--data",
+        s(&data),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--out",
+        s(&run),
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let recipe_path = run.join("recipe.toml");
+    let recipe = std::fs::read_to_string(&recipe_path).unwrap();
+    assert!(recipe.contains("decode_size = \"reduced\""), "{recipe}");
+
+    let img = data.join("a").join("0.jpg");
+    let predict = |extra: &[&str]| {
+        let mut args = vec!["predict", s(&run), s(&img), "--threads", "1"];
+        args.extend_from_slice(extra);
+        let o = graft(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    assert!(!predict(&[]).contains("warning"), "follows the run's own");
+    // A run recorded before the setting decoded at full size; asking otherwise is allowed and
+    // said.
+    std::fs::write(
+        &recipe_path,
+        recipe.replace("decode_size = \"reduced\"\n", ""),
+    )
+    .unwrap();
+    let e = predict(&["--decode-size", "reduced"]);
+    assert!(
+        e.contains("decoded its JPEGs with --decode-size full; using reduced"),
+        "{e}"
+    );
+    assert!(!predict(&[]).contains("warning"));
+}

@@ -13,6 +13,7 @@ use crate::train::engine::{
 };
 use crate::train::engine::{EpochRecord, Trainer};
 use crate::train::loss::cross_entropy;
+use crate::train::loss_scale::LossScale;
 use crate::train::optim::{backward_and_step, Optimizer};
 use crate::train::params::Param;
 use crate::transfer::delta::{delta_channel_attention, stage_indices, stage_maps};
@@ -224,6 +225,8 @@ impl<'a> Adapter<'a> {
             &self.params,
             &mut self.trainer.opt,
         )?;
+        self.progress.loss_scale =
+            LossScale::for_precision(self.progress.loss_scale.take(), self.trainer.cfg.precision);
         Ok(())
     }
 
@@ -405,6 +408,18 @@ impl<'a> Adapter<'a> {
                     &self.params,
                     factor,
                 )?;
+                if self
+                    .progress
+                    .loss_scale
+                    .as_ref()
+                    .is_some_and(LossScale::collapsed)
+                {
+                    return Err(NnError::Diverged {
+                        epoch,
+                        step: s,
+                        what: LossScale::COLLAPSED.into(),
+                    });
+                }
                 let correct = g_s
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?

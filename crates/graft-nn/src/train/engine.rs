@@ -239,6 +239,8 @@ impl<'a> Trainer<'a> {
             path: path.to_path_buf(),
             what: format!("unreadable progress record: {e}"),
         })?;
+        self.progress.loss_scale =
+            LossScale::for_precision(self.progress.loss_scale.take(), self.cfg.precision);
         Ok(())
     }
 
@@ -411,6 +413,18 @@ impl<'a> Trainer<'a> {
                     &self.groups.params,
                     factor,
                 )?;
+                if self
+                    .progress
+                    .loss_scale
+                    .as_ref()
+                    .is_some_and(LossScale::collapsed)
+                {
+                    return Err(NnError::Diverged {
+                        epoch,
+                        step: s,
+                        what: LossScale::COLLAPSED.into(),
+                    });
+                }
                 let correct = logits
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?

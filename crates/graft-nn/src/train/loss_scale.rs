@@ -19,6 +19,9 @@ const INIT_SCALE: f64 = 65536.0;
 const GROWTH_FACTOR: f64 = 2.0;
 const BACKOFF_FACTOR: f64 = 0.5;
 const GROWTH_INTERVAL: i64 = 2000;
+/// fp16's smallest subnormal: a scale below it means every step has overflowed for dozens of
+/// steps in a row, and no update has gone through.
+const MIN_SCALE: f64 = 1.0 / (1u64 << 24) as f64;
 
 /// Dynamic loss scaling (Micikevicius et al. 2018, "Mixed Precision Training", §3.2, with the
 /// automatic scale of its footnote as `torch.amp.GradScaler` implements it).
@@ -42,6 +45,11 @@ impl Default for LossScale {
 }
 
 impl LossScale {
+    /// Why a run whose scale [`LossScale::collapsed`] stops.
+    pub const COLLAPSED: &'static str = "fp16 gradients overflowed on every step until the loss \
+        scale fell below 2^-24: nothing has been learned since. Train at bf16 or fp32, or lower \
+        --lr";
+
     pub fn with_scale(scale: f64) -> Self {
         LossScale {
             scale,
@@ -49,6 +57,22 @@ impl LossScale {
             skipped_steps: 0,
             applied_steps: 0,
         }
+    }
+
+    /// Whether the scale has fallen so low that training no longer moves (see [`MIN_SCALE`]).
+    pub fn collapsed(&self) -> bool {
+        self.scale < MIN_SCALE
+    }
+
+    /// The state a run at `precision` resumes with: the checkpoint's when the precision scales
+    /// its loss (a fresh scale if the checkpoint had none), none otherwise.
+    pub fn for_precision(
+        saved: Option<LossScale>,
+        precision: crate::precision::Precision,
+    ) -> Option<LossScale> {
+        precision
+            .needs_loss_scaling()
+            .then(|| saved.unwrap_or_default())
     }
 
     /// Runs the backward pass of `loss` scaled, divides the gradients of `params` back, and
@@ -131,6 +155,23 @@ mod tests {
         assert!(!ls.backward(&loss, &params, Device::Cpu).unwrap());
         assert_eq!((ls.scale, ls.good_steps), (INIT_SCALE / 2.0, 0));
         assert_eq!((ls.skipped_steps, ls.applied_steps), (1, 1));
+    }
+
+    #[test]
+    fn a_collapsed_scale_is_seen_and_resume_matches_the_precision() {
+        use crate::precision::Precision;
+        assert!(!LossScale::default().collapsed());
+        assert!(LossScale::with_scale(MIN_SCALE / 2.0).collapsed());
+        let saved = LossScale::with_scale(8.0);
+        assert_eq!(
+            LossScale::for_precision(Some(saved.clone()), Precision::Fp16),
+            Some(saved.clone())
+        );
+        assert_eq!(
+            LossScale::for_precision(None, Precision::Fp16),
+            Some(LossScale::default())
+        );
+        assert_eq!(LossScale::for_precision(Some(saved), Precision::Bf16), None);
     }
 
     #[test]

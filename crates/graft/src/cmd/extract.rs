@@ -183,13 +183,16 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
     super::warn_precision(r.precision, r.device);
     let _autocast = Autocast::enter(r.precision, r.device);
     for batch in loader {
-        let batch = batch?;
+        let mut batch = batch?;
         pb.inc((batch.indices.len() + batch.skipped.len()) as u64);
         skipped.extend(batch.skipped.iter().cloned());
         if batch.indices.is_empty() {
             continue;
         }
-        let x = batch_tensor(&batch)?.f_to_device(r.device)?;
+        // SAFETY: `x` and everything computed from it are locals of this iteration, declared
+        // after `batch` and so dropped before it; what is kept (features, probabilities) is
+        // copied out into Vecs.
+        let x = unsafe { batch_tensor(&mut batch) }?.f_to_device(r.device)?;
         let raw = model.forward_stages(&x, 0, at, false)?;
         let f = model.pool_stage(&raw, at)?;
         if r.with_source_probs {
@@ -261,9 +264,12 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
 }
 
 /// The batch as an NCHW float tensor over the batch's own memory, in its layout (channels-last
-/// strides when the loader wrote HWC): no copy. The tensor must not outlive `batch`, and does
-/// not here: each batch's tensors are consumed (their outputs copied out) before the next.
-fn batch_tensor(batch: &ImageBatch) -> anyhow::Result<Tensor> {
+/// strides when the loader wrote HWC): no copy.
+///
+/// # Safety
+/// The tensor, and every tensor that shares its memory, must be dropped before `batch` is
+/// dropped or moved; libtorch neither owns nor frees the memory it is lent.
+unsafe fn batch_tensor(batch: &mut ImageBatch) -> anyhow::Result<Tensor> {
     let [n, c, h, w] = batch.shape.map(|v| v as i64);
     let strides = if batch.channels_last {
         [c * h * w, 1, w * c, c]
@@ -277,11 +283,10 @@ fn batch_tensor(batch: &ImageBatch) -> anyhow::Result<Tensor> {
         batch.shape
     );
     // SAFETY: the pointer covers n*c*h*w float32 values (checked above), the strides stay
-    // within them, and the tensor (and every view of it) is dropped before `batch` is: see the
-    // loop in `extract`. libtorch does not free memory it was lent.
+    // within them, it comes from a unique borrow, and the caller keeps `batch` alive.
     Ok(unsafe {
         Tensor::f_from_blob(
-            batch.data.as_ptr() as *const u8,
+            batch.data.as_mut_ptr() as *const u8,
             &[n, c, h, w],
             &strides,
             Kind::Float,

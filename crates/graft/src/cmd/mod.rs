@@ -40,11 +40,12 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// JPEG decoding: `reduced` decodes large JPEGs at 1/2, 1/4 or 1/8 size inside the inverse
-    /// DCT when the resize keeps at least twice as many pixels (PIL's `draft` rule; about 2x
-    /// faster on 12-megapixel photos, pixels within about a level); `full` always decodes at full
-    /// size, for PIL's exact pixels
-    #[arg(long, global = true, default_value = "reduced", value_parser = parse_decode_size)]
-    decode_size: graft_data::image_io::DecodeSize,
+    /// DCT when that still leaves twice the resize's output on each axis (PIL's `draft` rule;
+    /// about 2x faster on 12-megapixel photos, pixels within about a level); `full` always
+    /// decodes at full size, for PIL's exact pixels
+    /// (default: a run's own when it continues or uses one, else reduced)
+    #[arg(long, global = true, value_parser = parse_decode_size)]
+    decode_size: Option<graft_data::image_io::DecodeSize>,
 }
 
 fn parse_decode_size(s: &str) -> Result<graft_data::image_io::DecodeSize, String> {
@@ -93,12 +94,12 @@ enum Command {
 }
 
 impl Cli {
-    /// The allocator settings the command wants (see [`crate::allocator`]).
-    /// The JPEG decode size every decode of this process uses.
-    pub fn decode_size(&self) -> graft_data::image_io::DecodeSize {
+    /// `--decode-size`, when given ([`crate::decode_size`] decides the rest).
+    pub fn decode_size(&self) -> Option<graft_data::image_io::DecodeSize> {
         self.decode_size
     }
 
+    /// The allocator settings the command wants (see [`crate::allocator`]).
     pub fn workload(&self) -> crate::allocator::Workload {
         use crate::allocator::Workload;
         match self.command {

@@ -179,11 +179,16 @@ pub fn run(req: Request) -> anyhow::Result<()> {
                 train,
                 text,
                 lora: req.lora.clone(),
+                decode_size: Some(crate::decode_size::for_new_run()),
             };
             let dir = new_run_dir(d.out.as_deref(), req.command, &recipe.model)?;
             (recipe, dir, false)
         }
     };
+    recipe.decode_size = Some(crate::decode_size::for_recorded_run(
+        recipe.decode_size,
+        &format!("the run in {}", dir.display()),
+    ));
     if let Some(f) = recipe.val_fraction {
         if !(0.0..1.0).contains(&f) {
             bail!("--val-fraction must be in [0, 1), got {f}");

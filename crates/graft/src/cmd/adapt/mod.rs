@@ -262,7 +262,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     crate::threads::configure_torch(threads);
     let device = graft_nn::device::parse_device(&a.device)?;
     let quiet = a.json;
-    let (recipe, dir, resuming) = match &a.resume {
+    let (mut recipe, dir, resuming) = match &a.resume {
         Some(dir) => {
             let r = AdaptRecipe::read(&dir.join("recipe.toml"))?;
             (r, dir.clone(), true)
@@ -281,6 +281,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (r, dir, false)
         }
     };
+    let recorded = match (resuming, recipe.decode_size) {
+        (false, None) => Some(crate::decode_size::for_new_run()),
+        (_, r) => r,
+    };
+    recipe.decode_size = Some(crate::decode_size::for_recorded_run(
+        recorded,
+        &format!("the run in {}", dir.display()),
+    ));
     let model_name = recipe.model.clone().context("the recipe names no model")?;
     let source = recipe
         .source

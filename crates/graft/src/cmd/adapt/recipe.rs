@@ -53,6 +53,9 @@ pub struct AdaptRecipe {
     /// DELTA (needs `weights`): feature maps kept close to the pre-trained model's.
     pub delta: Option<DeltaSpec>,
     pub bss: Option<BssSection>,
+    /// How JPEGs were decoded ([`crate::decode_size`]); absent in recipes written before the
+    /// setting existed, which decoded at full size.
+    pub decode_size: Option<graft_data::image_io::DecodeSize>,
 }
 
 /// BSS (Chen et al. 2019): strength and how many of the smallest singular values.
@@ -174,6 +177,7 @@ impl AdaptRecipe {
         over!(self.select, o.select);
         over!(self.adabn, o.adabn);
         over!(self.max_length, o.max_length);
+        over!(self.decode_size, o.decode_size);
         over!(self.freeze.until, o.freeze.until);
         over!(self.freeze.head_only, o.freeze.head_only);
         let (t, u) = (&mut self.train, &o.train);
