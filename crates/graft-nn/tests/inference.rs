@@ -6,15 +6,21 @@ use graft_nn::precision::{Autocast, Precision};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
+/// Registry model `name` with seed-0 random weights (and a `classes`-way head).
+fn seeded(name: &str, classes: Option<i64>) -> (VarStore, Box<dyn graft_nn::models::Backbone>) {
+    let vs = VarStore::new(Device::Cpu);
+    tch::manual_seed(0);
+    let m = registry::find(name)
+        .unwrap()
+        .build_checked(&vs.root(), classes)
+        .unwrap();
+    (vs, m)
+}
+
 #[test]
 fn bf16_autocast_features_stay_close_to_fp32() {
     for (name, side) in [("resnet18", 64), ("efficientnet_lite0", 64)] {
-        let vs = VarStore::new(Device::Cpu);
-        tch::manual_seed(0);
-        let m = registry::find(name)
-            .unwrap()
-            .build_checked(&vs.root(), None)
-            .unwrap();
+        let (_vs, m) = seeded(name, None);
         let x = Tensor::randn([4, 3, side, side], (Kind::Float, Device::Cpu));
         let full = tch::no_grad(|| m.forward_features(&x, None, false)).unwrap();
         let half = tch::no_grad(|| {
@@ -37,12 +43,7 @@ fn bf16_autocast_features_stay_close_to_fp32() {
 #[test]
 fn folding_batch_norms_keeps_the_features() {
     for (name, kept, pairs) in [("resnet18", 20, 20), ("efficientnet_lite0", 33, 49)] {
-        let vs = VarStore::new(Device::Cpu);
-        tch::manual_seed(0);
-        let mut m = registry::find(name)
-            .unwrap()
-            .build_checked(&vs.root(), Some(5))
-            .unwrap();
+        let (vs, mut m) = seeded(name, Some(5));
         // Statistics far from the identity, as trained ones are.
         tch::no_grad(|| {
             for (k, mut v) in vs.variables() {
@@ -86,12 +87,7 @@ fn channels_last_models_take_a_channels_last_batch_as_it_is() {
         ("efficientnet_lite0", 40, 48),
         ("lenet", 28, 28),
     ] {
-        let vs = VarStore::new(Device::Cpu);
-        tch::manual_seed(0);
-        let m = registry::find(name)
-            .unwrap()
-            .build_checked(&vs.root(), None)
-            .unwrap();
+        let (_vs, m) = seeded(name, None);
         let c = m.preprocess().channels() as i64;
         let x = Tensor::randn([2, c, h, w], (Kind::Float, Device::Cpu));
         let nhwc = x.permute([0, 2, 3, 1]).contiguous();

@@ -574,3 +574,34 @@ fn fp16_training_skips_overflowing_steps_and_resumes_with_its_loss_scale() {
         assert!(a.equal(b), "{k} differs after resume");
     }
 }
+
+#[test]
+fn a_collapsed_fp16_loss_scale_stops_the_run_with_a_clear_error() {
+    let _turn = rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut vs = VarStore::new(Device::Cpu);
+    let model = lenet(&vs);
+    let cfg = TrainConfig {
+        precision: Precision::Fp16,
+        ..config(1, None)
+    };
+    let mut t = Trainer::new(model.as_ref(), &mut vs, cfg).unwrap();
+    t.progress.loss_scale = Some(LossScale::with_scale(1e-9));
+    let files = RunFiles {
+        dir: dir.path().into(),
+    };
+    let err = t
+        .fit(
+            &bars(32, 1),
+            None,
+            None,
+            &files,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, NnError::Diverged { epoch: 0, step: 0, what } if what.contains("loss scale")),
+        "{err}"
+    );
+}

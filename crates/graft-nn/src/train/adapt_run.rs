@@ -407,19 +407,8 @@ impl<'a> Adapter<'a> {
                     &loss,
                     &self.params,
                     factor,
+                    (epoch, s),
                 )?;
-                if self
-                    .progress
-                    .loss_scale
-                    .as_ref()
-                    .is_some_and(LossScale::collapsed)
-                {
-                    return Err(NnError::Diverged {
-                        epoch,
-                        step: s,
-                        what: LossScale::COLLAPSED.into(),
-                    });
-                }
                 let correct = g_s
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?

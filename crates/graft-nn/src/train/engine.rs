@@ -412,19 +412,8 @@ impl<'a> Trainer<'a> {
                     &loss,
                     &self.groups.params,
                     factor,
+                    (epoch, s),
                 )?;
-                if self
-                    .progress
-                    .loss_scale
-                    .as_ref()
-                    .is_some_and(LossScale::collapsed)
-                {
-                    return Err(NnError::Diverged {
-                        epoch,
-                        step: s,
-                        what: LossScale::COLLAPSED.into(),
-                    });
-                }
                 let correct = logits
                     .f_argmax(-1, false)?
                     .f_eq_tensor(&y)?

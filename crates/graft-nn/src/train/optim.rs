@@ -3,7 +3,7 @@
 
 use crate::train::loss_scale::LossScale;
 use crate::train::params::Param;
-use crate::Result;
+use crate::{NnError, Result};
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
@@ -185,8 +185,8 @@ impl Optimizer {
 
 /// The backward pass of `loss` and one update of `params`, their gradients clipped first to
 /// `clip` when set. With a loss scale (fp16) the backward pass runs scaled and a step whose
-/// gradients overflowed is skipped, as `GradScaler.step` skips it. Returns whether the update
-/// was applied.
+/// gradients overflowed is skipped, as `GradScaler.step` skips it, and a run whose scale has
+/// collapsed stops. `(epoch, step)` place that error. Returns whether the update was applied.
 pub(crate) fn backward_and_step(
     opt: &mut Optimizer,
     loss_scale: Option<&mut LossScale>,
@@ -194,10 +194,21 @@ pub(crate) fn backward_and_step(
     loss: &Tensor,
     params: &[Param],
     lr_factor: f64,
+    (epoch, step): (usize, usize),
 ) -> Result<bool> {
     Optimizer::zero_grad(params);
     let apply = match loss_scale {
-        Some(s) => s.backward(loss, params, loss.device())?,
+        Some(s) => {
+            let finite = s.backward(loss, params, loss.device())?;
+            if s.collapsed() {
+                return Err(NnError::Diverged {
+                    epoch,
+                    step,
+                    what: LossScale::COLLAPSED.into(),
+                });
+            }
+            finite
+        }
         None => {
             loss.f_backward()?;
             true
