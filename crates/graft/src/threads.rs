@@ -15,15 +15,3 @@ pub fn configure_torch(n: usize) {
     tch::set_num_threads(n as i32);
     tch::set_num_interop_threads(1);
 }
-
-/// Decoding threads for a pass that decodes images while the model runs (extraction). On a CPU
-/// the kernels already use all `threads`, and decoding and resizing cost a few milliseconds an
-/// image against tens for the forward pass, so a quarter of them (at least one) keep the loader
-/// ahead; more would only take cores from the kernels, whose threads then wait for each other
-/// at every barrier. On a GPU decoding is the CPU's whole job, so it gets them all.
-pub fn streaming_decoders(threads: usize, device: tch::Device) -> usize {
-    match device {
-        tch::Device::Cpu => threads.div_ceil(4).max(1),
-        _ => threads.max(1),
-    }
-}

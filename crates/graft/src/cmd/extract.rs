@@ -160,7 +160,11 @@ pub fn extract(r: &Request<'_>) -> anyhow::Result<Extracted> {
         pre.clone(),
         LoaderOptions {
             batch_size: r.batch_size,
-            threads: crate::threads::streaming_decoders(r.threads, r.device),
+            // As many decoders as kernel threads: they sleep while the bounded prefetch queue
+            // is full, so they only share the cores when decoding is what the run waits for
+            // (with one decoder on 2 cores, Lite0 ran 14 % slower, and 45 % on 12-megapixel
+            // photos).
+            threads: r.threads,
             shuffle: false,
             seed: r.seed,
             skip_bad: r.skip_bad,
