@@ -24,6 +24,23 @@ fn image_folder(root: &Path, classes: &[&str], per_class: usize) -> PathBuf {
     dir
 }
 
+/// `graft extract --model lenet` of `data` into `out` with `extra` flags; the features written.
+fn lenet_features(data: &Path, out: &Path, extra: &[&str]) -> FeatureSet {
+    let mut args = vec![
+        "extract",
+        "--model",
+        "lenet",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    summary(&graft(&args));
+    FeatureSet::read(out).unwrap()
+}
+
 fn summary(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "graft failed: {}", stderr(o));
     serde_json::from_slice(&o.stdout).expect("--json prints one JSON object")
@@ -66,22 +83,11 @@ fn same_seed_same_features_and_npz_output() {
     let tmp = tempfile::tempdir().unwrap();
     let data = image_folder(tmp.path(), &["a", "b"], 2);
     let run = |name: &str, seed: &str| {
-        let out = tmp.path().join(name);
-        summary(&graft(&[
-            "extract",
-            "--model",
-            "lenet",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            seed,
-            "--stage",
-            "conv2",
-            "--json",
-        ]));
-        FeatureSet::read(&out).unwrap()
+        lenet_features(
+            &data,
+            &tmp.path().join(name),
+            &["--seed", seed, "--stage", "conv2"],
+        )
     };
     let a = run("a.safetensors", "7");
     let b = run("b.npz", "7");
@@ -287,22 +293,9 @@ fn large_jpegs_decode_at_reduced_size_unless_full_is_asked_for() {
     }
     let cache = tmp.path().join("cache");
     let run = |name: &str, extra: &[&str]| {
-        let out = tmp.path().join(name);
-        let mut args = vec![
-            "extract",
-            "--model",
-            "lenet",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--stage",
-            "conv1",
-            "--json",
-        ];
+        let mut args = vec!["--stage", "conv1"];
         args.extend_from_slice(extra);
-        summary(&graft(&args));
-        FeatureSet::read(&out).unwrap()
+        lenet_features(&data, &tmp.path().join(name), &args)
     };
     let reduced = run("r.safetensors", &[]);
     let full = run("f.safetensors", &["--decode-size", "full"]);
