@@ -108,6 +108,20 @@ fn pretrain_then_finetune_eval_and_predict() {
         "1",
     ]));
     assert_eq!(e["accuracy"], sm["accuracy"]);
+    let e16 = summary(&graft(&[
+        "eval",
+        s(&run),
+        "--data",
+        s(&src_test),
+        "--json",
+        "--threads",
+        "1",
+        "--precision",
+        "bf16",
+    ]));
+    assert_eq!(e16["precision"], "bf16");
+    let gap = (e16["accuracy"].as_f64().unwrap() - e["accuracy"].as_f64().unwrap()).abs();
+    assert!(gap <= 0.02, "bf16 eval moved the accuracy by {gap}");
 
     // predict: top-3 of two PNG files, CSV.
     let img = render(DigitDomain::Source, 2, 9);

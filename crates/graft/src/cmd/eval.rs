@@ -3,6 +3,7 @@
 use crate::finished_run::FinishedRun;
 use crate::image_data;
 use anyhow::bail;
+use graft_nn::precision::{Autocast, Precision};
 use graft_nn::train::evaluate;
 use serde_json::json;
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ pub struct Args {
     pub device: String,
     #[arg(long)]
     pub threads: Option<usize>,
+    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
+    pub precision: Precision,
     /// Print the metrics as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
@@ -39,6 +42,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             run.classes.join(", ")
         );
     }
+    super::warn_precision(a.precision, device);
+    let autocast = Autocast::enter(a.precision, device);
     let m = evaluate(
         run.loaded.model.as_ref(),
         &run.input,
@@ -46,6 +51,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         device,
         a.batch_size.max(1),
     )?;
+    drop(autocast);
     if a.json {
         println!(
             "{}",
@@ -54,6 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "run_dir": a.run_dir.display().to_string(),
                 "data": a.data,
                 "n": m.n,
+                "precision": a.precision.to_string(),
                 "accuracy": m.accuracy,
                 "macro_f1": m.macro_f1,
                 "per_class_accuracy": m.per_class_accuracy,

@@ -6,6 +6,7 @@ use crate::image_data::storage_for;
 use crate::weights_file::csv_field;
 use anyhow::{bail, Context};
 use graft_data::image_io::load_preprocessed;
+use graft_nn::precision::{Autocast, Precision};
 use graft_nn::train::{predict_proba, ImageTensors};
 use serde_json::json;
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ pub struct Args {
     pub device: String,
     #[arg(long)]
     pub threads: Option<usize>,
+    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
+    pub precision: Precision,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -57,7 +60,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "the files to predict".into(),
     )?;
     data.center_fraction = fraction;
-    let p = predict_proba(run.loaded.model.as_ref(), &run.input, &data, device, 32)?;
+    super::warn_precision(a.precision, device);
+    let p = {
+        let _autocast = Autocast::enter(a.precision, device);
+        predict_proba(run.loaded.model.as_ref(), &run.input, &data, device, 32)?
+    };
     let k = a.top_k.min(run.classes.len()) as i64;
     let (vals, idx) = p.f_topk(k, -1, true, true)?;
     let vals = Vec::<Vec<f32>>::try_from(vals)?;
