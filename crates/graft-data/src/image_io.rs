@@ -309,18 +309,6 @@ impl Preprocessor {
         self.run_scaled_into(img, img.dimensions(), 1, out, false)
     }
 
-    /// [`Self::run_into`] in either memory order: CHW, or HWC (`channels_last`), the order a
-    /// decoded image already has and the one channels-last networks consume, so a batch
-    /// can become their input tensor without a copy or a transpose.
-    pub fn run_into_layout(
-        &self,
-        img: &RgbImage,
-        out: &mut [f32],
-        channels_last: bool,
-    ) -> Result<()> {
-        self.run_scaled_into(img, img.dimensions(), 1, out, channels_last)
-    }
-
     /// CHW float tensor of an image from [`decode_for`]; its shape is
     /// [`Self::output_shape`] of the full size, whatever the reduction.
     pub fn run_decoded(&self, d: &Decoded) -> Result<Vec<f32>> {
@@ -330,7 +318,10 @@ impl Preprocessor {
         Ok(out)
     }
 
-    /// [`Self::run_into_layout`] for an image from [`decode_for`].
+    /// [`Self::run_into`] for an image from [`decode_for`], in either memory order: CHW, or HWC
+    /// (`channels_last`), the order a decoded image already has and the one channels-last
+    /// networks consume, so a batch can become their input tensor without a copy or a
+    /// transpose.
     pub fn run_decoded_into(
         &self,
         d: &Decoded,
@@ -568,7 +559,8 @@ pub fn preprocess(img: &RgbImage, p: &Preprocess) -> Result<Vec<f32>> {
     Preprocessor::new(p)?.run(img)
 }
 
-/// [`decode_for`] with the default [`DecodeSize`] (reduced JPEG decoding), then [`preprocess`].
+/// [`decode_for`] with the process's [`DecodeSize`] ([`DecodeSize::process_default`]), then
+/// [`preprocess`].
 pub fn load_preprocessed(path: &Path, p: &Preprocess) -> Result<Vec<f32>> {
     load_preprocessed_with(path, p, DecodeSize::process_default())
 }
@@ -625,7 +617,8 @@ mod tests {
             let (c, h, w) = pre.output_shape(37, 29);
             let chw = pre.run(&img).unwrap();
             let mut hwc = vec![0f32; c * h * w];
-            pre.run_into_layout(&img, &mut hwc, true).unwrap();
+            pre.run_decoded_into(&Decoded::full(img.clone()), &mut hwc, true)
+                .unwrap();
             for ch in 0..c {
                 for i in 0..h * w {
                     assert_eq!(hwc[i * c + ch], chw[ch * h * w + i], "{color:?} {ch} {i}");

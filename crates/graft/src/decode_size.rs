@@ -14,18 +14,17 @@ static FLAG: OnceLock<Option<DecodeSize>> = OnceLock::new();
 /// once, at start-up.
 pub fn init(flag: Option<DecodeSize>) {
     let _ = FLAG.set(flag);
-    DecodeSize::set_process_default(flag.unwrap_or(DecodeSize::Reduced));
+    DecodeSize::set_process_default(for_new_run());
 }
 
 fn flag() -> Option<DecodeSize> {
     FLAG.get().copied().flatten()
 }
 
-/// The decode size of a new run (to record in its recipe): the flag's, else reduced.
+/// The decode size of a new run (to record in its recipe, then apply with
+/// [`for_recorded_run`]): the flag's, else reduced.
 pub fn for_new_run() -> DecodeSize {
-    let d = flag().unwrap_or(DecodeSize::Reduced);
-    DecodeSize::set_process_default(d);
-    d
+    flag().unwrap_or(DecodeSize::Reduced)
 }
 
 /// The decode size for a run that recorded `recorded` (`None`: recorded before the setting

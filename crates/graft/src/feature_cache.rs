@@ -41,13 +41,6 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
     if r.precision != Precision::Fp32 {
         put(&format!("precision={}", r.precision));
     }
-    // Keys from before reduced decoding existed described full-size decodes, and still do.
-    let decode = graft_data::image_io::DecodeSize::process_default();
-    if decode != graft_data::image_io::DecodeSize::Full
-        && !graft_nn::models::bert::load::is_text_model(r.model)
-    {
-        put(&format!("decode={}", decode.name()));
-    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -74,6 +67,11 @@ fn describe_images(r: &Request<'_>, put: &mut dyn FnMut(&str)) -> anyhow::Result
     put(&weights);
     put(&stage);
     put(&serde_json::to_string(&spec.preprocess())?);
+    // Keys from before reduced decoding existed described full-size decodes, and still do.
+    let decode = graft_data::image_io::DecodeSize::process_default();
+    if decode != graft_data::image_io::DecodeSize::Full {
+        put(&format!("decode={}", decode.name()));
+    }
     put(&format!("{}", r.with_source_probs));
     for c in &ds.classes {
         put(c);

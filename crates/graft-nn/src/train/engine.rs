@@ -207,7 +207,7 @@ impl<'a> Trainer<'a> {
         let groups = ParamGroups::new(vs, model, &cfg.groups)?;
         let opt = Optimizer::new(cfg.optimizer.clone(), &groups.params)?;
         let device = vs.device();
-        let loss_scale = cfg.precision.needs_loss_scaling().then(LossScale::default);
+        let loss_scale = LossScale::for_precision(None, cfg.precision);
         Ok(Trainer {
             model,
             vs,

@@ -64,8 +64,8 @@ impl LossScale {
         self.scale < MIN_SCALE
     }
 
-    /// The state a run at `precision` resumes with: the checkpoint's when the precision scales
-    /// its loss (a fresh scale if the checkpoint had none), none otherwise.
+    /// The state a run at `precision` starts or resumes with: `saved` (the checkpoint's) when
+    /// the precision scales its loss, a fresh scale when there is none, none otherwise.
     pub fn for_precision(
         saved: Option<LossScale>,
         precision: crate::precision::Precision,

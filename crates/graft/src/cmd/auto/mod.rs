@@ -631,10 +631,6 @@ fn finish(
                 .arg("eval")
                 .arg(&win_dir)
                 .args(["--data", t, "--json"])
-                .args([
-                    "--decode-size",
-                    graft_data::image_io::DecodeSize::process_default().name(),
-                ])
                 .output()
                 .context("measuring the winner on the test set")?;
             test_accuracy = serde_json::from_slice::<Value>(&out.stdout)
