@@ -1,4 +1,4 @@
-//! Bakes libtorch's library folder into the rpath of the `graft` binary and its tests, so they run
+//! Bakes libtorch's library folder into the rpath of this crate's tests and examples, so they run
 //! without LD_LIBRARY_PATH (torch-sys links libtorch but sets no rpath).
 fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {

@@ -25,8 +25,8 @@ bench_graft() {
         echo "$GRAFT_BIN"
         return
     fi
-    say "cargo build --release -p graft"
-    (cd "$REPO" && cargo build --release -p graft >&2) || die "cargo build --release -p graft failed"
+    say "cargo build --release -p graft-cli"
+    (cd "$REPO" && cargo build --release -p graft-cli >&2) || die "cargo build --release -p graft-cli failed"
     local bin=${CARGO_TARGET_DIR:-$REPO/target}/release/graft
     [ -x "$bin" ] || die "built graft not found at $bin"
     echo "$bin"

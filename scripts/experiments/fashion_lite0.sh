@@ -22,7 +22,7 @@ fi
 WEIGHTS=$DATA/efficientnet_lite0/efficientnet_lite0.safetensors
 [ -f "$WEIGHTS" ] || { echo "needs $WEIGHTS (set GRAFT_DATA)" >&2; exit 1; }
 if [ -z "${GRAFT_BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release -p graft >&2)
+    (cd "$REPO" && cargo build --release -p graft-cli >&2)
     GRAFT_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/graft
 fi
 mkdir -p "$OUT"

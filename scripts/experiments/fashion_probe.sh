@@ -45,8 +45,8 @@ WEIGHTS=$DATA/efficientnet_lite0/efficientnet_lite0.safetensors
 [ -f "$FASHION_DIR/train-images-idx3-ubyte.gz" ] \
     || die "Fashion-MNIST not found in $FASHION_DIR ('apt-get install dataset-fashion-mnist', or set FASHION_DIR)"
 if [ -z "${GRAFT_BIN:-}" ]; then
-    say "cargo build --release -p graft"
-    (cd "$REPO" && env -u CARGO_TARGET_DIR cargo build --release -p graft >&2) || die "cargo build failed"
+    say "cargo build --release -p graft-cli"
+    (cd "$REPO" && env -u CARGO_TARGET_DIR cargo build --release -p graft-cli >&2) || die "cargo build failed"
     GRAFT_BIN=$REPO/target/release/graft
 fi
 [ -x "$GRAFT_BIN" ] || die "GRAFT_BIN=$GRAFT_BIN is not an executable"

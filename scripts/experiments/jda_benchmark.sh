@@ -11,7 +11,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA=${GRAFT_DATA:-$REPO/../shared/data}/jda_mnist_usps_coil
 [ -d "$DATA" ] || { echo "jda_benchmark.sh: $DATA not found (set GRAFT_DATA)" >&2; exit 1; }
 if [ -z "${GRAFT_BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release -q -p graft)
+    (cd "$REPO" && cargo build --release -q -p graft-cli)
     GRAFT_BIN=$REPO/target/release/graft
 fi
 MU=$DATA/mnist_usps_jda.npz

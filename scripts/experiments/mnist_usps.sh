@@ -12,7 +12,7 @@ SEEDS=${SEEDS:-"0 1 2"}
 THREADS=${THREADS:-2}
 PRECISION=${PRECISION:-fp32}
 if [ -z "${GRAFT_BIN:-}" ]; then
-    (cd "$REPO" && cargo build --release -p graft >&2)
+    (cd "$REPO" && cargo build --release -p graft-cli >&2)
     GRAFT_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/graft
 fi
 MNIST=$DATA/mnist_test/t10k-images-idx3-ubyte.gz

@@ -72,7 +72,7 @@ esac
 #   libraries carry their own rpath ($ORIGIN/../../nvidia/*/lib) to the CUDA libraries.
 echo "build_cuda: building graft (release) against $LIBTORCH_DIR into $CARGO_TARGET_DIR" >&2
 LIBTORCH=$LIBTORCH_DIR LIBTORCH_BYPASS_VERSION_CHECK=1 CXXFLAGS="$cxxflags" \
-  cargo rustc --locked --release -p graft --bin graft -- \
+  cargo rustc --locked --release -p graft-cli --bin graft -- \
   -C link-arg=-Wl,--allow-shlib-undefined \
   -C link-arg=-Wl,-rpath,"$DEVICE_SITE/torch/lib" \
   -C link-arg=-Wl,--no-as-needed -C link-arg=-ltorch_cuda -C link-arg=-ltorch

@@ -559,10 +559,9 @@ pub fn preprocess(img: &RgbImage, p: &Preprocess) -> Result<Vec<f32>> {
     Preprocessor::new(p)?.run(img)
 }
 
-/// [`decode_for`] with the process's [`DecodeSize`] ([`DecodeSize::process_default`]), then
-/// [`preprocess`].
+/// [`decode_for`] at the default [`DecodeSize`] (reduced), then [`preprocess`].
 pub fn load_preprocessed(path: &Path, p: &Preprocess) -> Result<Vec<f32>> {
-    load_preprocessed_with(path, p, DecodeSize::process_default())
+    load_preprocessed_with(path, p, DecodeSize::default())
 }
 
 /// [`decode_for`] then [`preprocess`]; [`DecodeSize::Full`] gives PIL's pixels exactly.

@@ -12,7 +12,6 @@
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether a JPEG may be decoded at reduced size ahead of a shrinking resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,27 +24,14 @@ pub enum DecodeSize {
     Reduced,
 }
 
-/// The process's choice (graft's `--decode-size`), which [`DecodeSize::process_default`] reads:
-/// 0 full, 1 reduced.
-static PROCESS_DEFAULT: AtomicU8 = AtomicU8::new(1);
+/// Reduced: what a new run uses unless it asks for full-size decoding.
+impl Default for DecodeSize {
+    fn default() -> Self {
+        DecodeSize::Reduced
+    }
+}
 
 impl DecodeSize {
-    /// What `LoaderOptions::default()` and `load_preprocessed` use: [`DecodeSize::Reduced`]
-    /// unless [`DecodeSize::set_process_default`] chose otherwise. A command-line flag applies
-    /// to every decode of a run, its training set, extraction and predictions alike; one
-    /// setting read everywhere keeps them from disagreeing.
-    pub fn process_default() -> DecodeSize {
-        match PROCESS_DEFAULT.load(Ordering::Relaxed) {
-            0 => DecodeSize::Full,
-            _ => DecodeSize::Reduced,
-        }
-    }
-
-    /// Sets [`DecodeSize::process_default`]; meant to be called once, at start-up.
-    pub fn set_process_default(d: DecodeSize) {
-        PROCESS_DEFAULT.store((d == DecodeSize::Reduced) as u8, Ordering::Relaxed);
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             DecodeSize::Full => "full",

@@ -53,7 +53,7 @@ impl Default for LoaderOptions {
             skip_bad: false,
             drop_last: false,
             channels_last: false,
-            decode_size: DecodeSize::process_default(),
+            decode_size: DecodeSize::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! label; for texts, the texts and labels themselves), so a second `graft probe` or `graft rank`
 //! on the same data never runs the backbone.
 
-use crate::cmd::extract::{extract, Extracted, Request};
+use crate::extract::{extract, Extracted, Request};
+use crate::observe::Observer;
 use anyhow::Context;
 use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
@@ -68,7 +69,7 @@ fn describe_images(r: &Request<'_>, put: &mut dyn FnMut(&str)) -> anyhow::Result
     put(&stage);
     put(&serde_json::to_string(&spec.preprocess())?);
     // Keys from before reduced decoding existed described full-size decodes, and still do.
-    let decode = graft_data::image_io::DecodeSize::process_default();
+    let decode = r.decode_size;
     if decode != graft_data::image_io::DecodeSize::Full {
         put(&format!("decode={}", decode.name()));
     }
@@ -89,7 +90,10 @@ fn describe_images(r: &Request<'_>, put: &mut dyn FnMut(&str)) -> anyhow::Result
 }
 
 /// Features for `r`, from the cache when present; `true` when they came from it.
-pub fn cached_features(r: &Request<'_>) -> anyhow::Result<(Extracted, bool)> {
+pub fn cached_features(
+    r: &Request<'_>,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<(Extracted, bool)> {
     let dir = cache_dir().join("features");
     let k = key(r)?;
     let feats = dir.join(format!("{k}.safetensors"));
@@ -119,7 +123,7 @@ pub fn cached_features(r: &Request<'_>) -> anyhow::Result<(Extracted, bool)> {
             ));
         }
     }
-    let e = extract(r)?;
+    let e = extract(r, obs)?;
     if !e.skipped.is_empty() {
         // A partial extraction is not what the key describes: do not cache it.
         return Ok((e, false));

@@ -10,7 +10,6 @@ use graft_data::preprocess::Preprocess;
 use graft_nn::models::find;
 use graft_nn::train::InputSpec;
 use std::path::Path;
-use tch::Device;
 
 pub struct FinishedRun {
     pub classes: Vec<String>,
@@ -20,14 +19,25 @@ pub struct FinishedRun {
     /// The model's own preprocessing (how images are stored before the input view).
     pub pre: Preprocess,
     pub input: InputSpec,
+    /// How the run decodes JPEGs (its own, or the one asked for).
+    pub decode_size: graft_data::image_io::DecodeSize,
 }
 
 impl FinishedRun {
-    pub fn open(run_dir: &Path, device: Device) -> anyhow::Result<FinishedRun> {
+    /// Opens the run in `run_dir` on `rt.device`; its decode size is the run's own unless
+    /// `rt` asks for another (warned about on `obs`).
+    pub fn open(
+        run_dir: &Path,
+        rt: &crate::Runtime,
+        obs: &mut dyn crate::observe::Observer,
+    ) -> anyhow::Result<FinishedRun> {
+        let device = rt.device;
         let (model, classes, image_size) = describe(run_dir)?;
-        crate::decode_size::for_recorded_run(
+        let decode_size = crate::decode_size::for_recorded_run(
+            rt.decode_size,
             recorded_decode_size(run_dir),
             &format!("the run in {}", run_dir.display()),
+            obs,
         );
         let weights = run_dir.join("model.safetensors");
         if !weights.exists() {
@@ -61,6 +71,7 @@ impl FinishedRun {
             loaded,
             pre,
             input,
+            decode_size,
         })
     }
 }

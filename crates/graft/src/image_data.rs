@@ -3,9 +3,11 @@
 //! .npz, ...). `file.npz:train` picks the arrays `train_X` and `train_y` of an archive that
 //! holds several splits.
 
+use crate::observe::{Observer, Task};
 use anyhow::Context;
 use graft_data::arrays::open_array_spec;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
+use graft_data::image_io::DecodeSize;
 use graft_data::loader::{image_batches, LoaderOptions};
 use graft_data::preprocess::{ColorMode, Normalization, Preprocess};
 use graft_nn::train::ImageTensors;
@@ -56,7 +58,8 @@ pub fn open(
     pre: &Preprocess,
     image_size: Option<i64>,
     threads: usize,
-    quiet: bool,
+    decode_size: DecodeSize,
+    obs: &mut dyn Observer,
 ) -> anyhow::Result<ImageTensors> {
     let path = Path::new(spec);
     if !path.exists() || !is_image_source(path) {
@@ -76,20 +79,21 @@ pub fn open(
         LoaderOptions {
             batch_size: 32,
             threads,
+            decode_size,
             ..LoaderOptions::default()
         },
     )?;
-    let pb = crate::progress::bar(ds.samples.len() as u64, "images", quiet);
-    pb.set_message(format!("decoding {spec}"));
+    let label = format!("decoding {spec}");
+    let mut task = Task::start(obs, &label, ds.samples.len() as u64, "images");
     let mut pixels = Vec::with_capacity(ds.samples.len() * c * side * side);
     let mut labels = Vec::with_capacity(ds.samples.len());
     for batch in loader {
         let batch = batch?;
-        pb.inc(batch.indices.len() as u64);
+        task.advance(batch.indices.len() as u64);
         pixels.extend(batch.data.iter().map(|&v| (v * 255.0).round() as u8));
         labels.extend(batch.indices.iter().map(|&i| ds.samples[i].1 as i64));
     }
-    pb.finish_and_clear();
+    drop(task);
     let n = labels.len() as i64;
     let images =
         tch::Tensor::from_slice(&pixels).f_view([n, c as i64, side as i64, side as i64])?;

@@ -7,10 +7,11 @@ use graft_linalg::{
     Matrix, RidgeClassifier,
 };
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum HeadName {
     /// One nearest neighbour (Euclidean), the evaluation of the JDA/TCA papers
-    #[value(name = "1nn")]
+    #[cfg_attr(feature = "clap", value(name = "1nn"))]
     Nn1,
     Logreg,
     Svm,

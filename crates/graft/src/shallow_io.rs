@@ -8,7 +8,8 @@ use graft_data::npy::{write_npz, NpyOut};
 use graft_linalg::{Matrix, StandardScaler};
 use std::path::Path;
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Normalize {
     None,
     /// Every row scaled to unit Euclidean length

@@ -2,6 +2,7 @@
 //! tokenised once with the model's own tokenizer, and held as token tensors that the training
 //! engine batches like images.
 
+use crate::observe::Observer;
 use crate::text_features::TextArgs;
 use anyhow::Context;
 use graft_data::text::{open_text, TextOptions, TextTokenizer};
@@ -46,7 +47,7 @@ pub fn open(
     tokenizer: &Path,
     recipe: &TextRecipe,
     labelled: bool,
-    quiet: bool,
+    obs: &mut dyn Observer,
 ) -> anyhow::Result<ImageTensors> {
     let p = Path::new(path);
     let ds = open_text(p, &recipe.options(labelled))
@@ -54,18 +55,19 @@ pub fn open(
     let tok = TextTokenizer::from_file(tokenizer, recipe.max_length)?;
     let texts: Vec<&str> = ds.texts.iter().map(String::as_str).collect();
     let b = tok.encode_batch(&texts)?;
-    if !quiet {
-        if b.truncated > 0 {
-            eprintln!(
-                "{path}: {} of {} texts were longer than {} tokens and were cut",
-                b.truncated,
-                ds.len(),
-                recipe.max_length
-            );
-        }
-        if ds.skipped_empty > 0 {
-            eprintln!("{path}: {} empty texts left out", ds.skipped_empty);
-        }
+    if b.truncated > 0 {
+        obs.info(&format!(
+            "{path}: {} of {} texts were longer than {} tokens and were cut",
+            b.truncated,
+            ds.len(),
+            recipe.max_length
+        ));
+    }
+    if ds.skipped_empty > 0 {
+        obs.info(&format!(
+            "{path}: {} empty texts left out",
+            ds.skipped_empty
+        ));
     }
     Ok(ImageTensors::from_tokens(
         &b.ids,

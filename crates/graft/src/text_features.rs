@@ -3,7 +3,8 @@
 //! in batches of similar length (padding costs as much as real tokens), pooled as the model's
 //! own configuration says, and written back in the dataset's order.
 
-use crate::cmd::extract::{Extracted, Request};
+use crate::extract::{Extracted, Request};
+use crate::observe::{Observer, Task};
 use anyhow::{bail, Context};
 use graft_data::features::FeatureSet;
 use graft_data::text::{open_text, TextDataset, TextOptions, TextTokenizer};
@@ -14,20 +15,21 @@ use std::collections::BTreeMap;
 use tch::{Device, Kind};
 
 /// How texts are read and cut, shared by every command that extracts features.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct TextArgs {
     /// Text data (JSONL, CSV/TSV): the field or column holding the text
-    #[arg(long, default_value = "text")]
+    #[cfg_attr(feature = "clap", arg(long, default_value = "text"))]
     pub text_column: String,
     /// Text data (JSONL, CSV/TSV): the field or column holding the label
-    #[arg(long, default_value = "label")]
+    #[cfg_attr(feature = "clap", arg(long, default_value = "label"))]
     pub label_column: String,
     /// Text models: tokens kept per text, special tokens included (longer texts are cut and
     /// counted); default: the model's own max_seq_length
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub max_length: Option<usize>,
     /// Text data: leave empty texts out (counted) instead of stopping at the first
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub skip_empty: bool,
 }
 
@@ -72,7 +74,7 @@ pub fn open_texts(r: &Request<'_>) -> anyhow::Result<TextDataset> {
 }
 
 /// Runs the text encoder `r.model` (a model folder) once over `r.data`.
-pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
+pub fn extract_text(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extracted> {
     if r.weights.is_some() {
         bail!(
             "--weights does not apply to a text model: {} holds its own weights",
@@ -106,8 +108,7 @@ pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
     let d = model.stages()[at].dim as usize;
     let mut features = vec![0f32; n * d];
     let mut truncated = 0usize;
-    let pb = crate::progress::bar(n as u64, "texts", r.quiet);
-    pb.set_message(format!("{} {stage}", model.arch()));
+    let mut task = Task::start(obs, &format!("{} {stage}", model.arch()), n as u64, "texts");
     let _guard = tch::no_grad_guard();
     let _autocast = graft_nn::precision::Autocast::enter(r.precision, r.device);
     for chunk in order.chunks(r.batch_size) {
@@ -126,9 +127,9 @@ pub fn extract_text(r: &Request<'_>) -> anyhow::Result<Extracted> {
         for (k, &i) in chunk.iter().enumerate() {
             features[i * d..(i + 1) * d].copy_from_slice(&rows[k * d..(k + 1) * d]);
         }
-        pb.inc(chunk.len() as u64);
+        task.advance(chunk.len() as u64);
     }
-    pb.finish_and_clear();
+    drop(task);
 
     let mut meta = BTreeMap::new();
     meta.insert("model".into(), tm.dir.display().to_string());

@@ -102,6 +102,7 @@ pub struct Progress {
 }
 
 /// What a caller sees while training runs (progress bars).
+#[derive(Debug)]
 pub enum Event<'a> {
     EpochStart {
         epoch: usize,

@@ -123,12 +123,19 @@ pub fn record(
 }
 
 /// [`record`], a failure only warned about: not knowing the environment never stops a run.
-pub fn record_or_warn(dir: &Path, threads: usize, device: &str, seed: u64, resuming: bool) {
+pub fn record_or_warn(
+    dir: &Path,
+    threads: usize,
+    device: &str,
+    seed: u64,
+    resuming: bool,
+    obs: &mut dyn crate::observe::Observer,
+) {
     if let Err(e) = record(dir, threads, device, seed, resuming) {
-        eprintln!(
-            "warning: could not record the environment in {}: {e:#}",
+        obs.warn(&format!(
+            "could not record the environment in {}: {e:#}",
             dir.display()
-        );
+        ));
     }
 }
 

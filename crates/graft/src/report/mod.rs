@@ -23,24 +23,23 @@ pub mod weights;
 pub use compare::{write_comparison, DEFAULT_FILE as COMPARE_FILE};
 pub use run_page::write_run_report;
 
+use crate::observe::Observer;
 use std::path::{Path, PathBuf};
 
 /// Builds `dir/report.html` at the end of a run. A report that cannot be built is a warning:
 /// the run itself succeeded and its files are complete.
-pub fn after_run(dir: &Path, quiet: bool) -> Option<PathBuf> {
+pub fn after_run(dir: &Path, obs: &mut dyn Observer) -> Option<PathBuf> {
     match write_run_report(dir, None) {
         Ok(p) => {
-            if !quiet {
-                eprintln!("report: {}", p.display());
-            }
+            obs.info(&format!("report: {}", p.display()));
             Some(p)
         }
         Err(e) => {
-            eprintln!(
-                "warning: could not build the report of {}: {e:#} (rebuild it with `graft report {}`)",
+            obs.warn(&format!(
+                "could not build the report of {}: {e:#} (rebuild it with `graft report {}`)",
                 dir.display(),
                 dir.display()
-            );
+            ));
             None
         }
     }

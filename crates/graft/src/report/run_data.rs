@@ -131,10 +131,9 @@ impl RunData {
         // The summary read above gives the seed: the same projection as the run's own.
         let seed = summary["seed"].as_u64().unwrap_or(0);
         let projection = projection::read(dir, seed).unwrap_or_else(|e| {
-            eprintln!(
-                "warning: the report of {} has no projection: {e:#}",
-                dir.display()
-            );
+            // A report is built after its run has finished, often with no observer left to
+            // tell: the log carries it.
+            tracing::warn!("the report of {} has no projection: {e:#}", dir.display());
             None
         });
         let name = dir

@@ -122,14 +122,14 @@ pub fn write(r: &WeightsReport) -> anyhow::Result<PathBuf> {
 }
 
 /// [`write`], a failure only warned about: the weights themselves are what matters.
-pub fn write_or_warn(r: &WeightsReport) -> Option<PathBuf> {
+pub fn write_or_warn(r: &WeightsReport, obs: &mut dyn crate::observe::Observer) -> Option<PathBuf> {
     match write(r) {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!(
-                "warning: could not write the report of {}: {e:#}",
+            obs.warn(&format!(
+                "could not write the report of {}: {e:#}",
                 r.weights_file.display()
-            );
+            ));
             None
         }
     }

@@ -1,0 +1,80 @@
+//! How a run tells its caller what it is doing. The library never prints: a run sends
+//! [`Event`]s to an [`Observer`], and the caller decides what to show (the `graft` executable
+//! draws progress bars and prints warnings; a Rust program or the Python package may log them
+//! or ignore them). [`Silent`] is the default.
+
+/// Something a run reports while it works.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A counted piece of work begins: `total` `unit`s (images, texts, steps), described by
+    /// `label` (e.g. `decoding data/train`).
+    TaskStart {
+        label: &'a str,
+        total: u64,
+        unit: &'a str,
+    },
+    /// `n` more units of the current task are done.
+    TaskAdvance(u64),
+    /// The current task is finished.
+    TaskEnd,
+    /// An event of the training engine (epoch start, step, epoch end with its record).
+    Train(&'a graft_nn::train::Event<'a>),
+    /// A line worth showing a person as the run goes (what is being trained, where it is saved).
+    Info(&'a str),
+    /// Something the caller should know that does not stop the run (a random-init backbone,
+    /// a precision that is slow on this device, a report that could not be written).
+    Warning(&'a str),
+}
+
+/// Receives a run's [`Event`]s, on the thread that runs it.
+pub trait Observer {
+    fn event(&mut self, e: Event<'_>);
+
+    /// Shorthand for [`Event::Info`].
+    fn info(&mut self, s: &str) {
+        self.event(Event::Info(s));
+    }
+
+    /// Shorthand for [`Event::Warning`].
+    fn warn(&mut self, s: &str) {
+        self.event(Event::Warning(s));
+    }
+}
+
+/// Ignores every event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn event(&mut self, _: Event<'_>) {}
+}
+
+/// Any `FnMut(Event)` observes.
+impl<F: FnMut(Event<'_>)> Observer for F {
+    fn event(&mut self, e: Event<'_>) {
+        self(e)
+    }
+}
+
+/// A counted task on an observer that ends itself when dropped, so an early `?` return still
+/// closes the caller's progress bar.
+pub struct Task<'o> {
+    obs: &'o mut dyn Observer,
+}
+
+impl<'o> Task<'o> {
+    pub fn start(obs: &'o mut dyn Observer, label: &str, total: u64, unit: &str) -> Task<'o> {
+        obs.event(Event::TaskStart { label, total, unit });
+        Task { obs }
+    }
+
+    pub fn advance(&mut self, n: u64) {
+        self.obs.event(Event::TaskAdvance(n));
+    }
+}
+
+impl Drop for Task<'_> {
+    fn drop(&mut self) {
+        self.obs.event(Event::TaskEnd);
+    }
+}
