@@ -17,10 +17,8 @@ pub struct Args {
     pub data: String,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
     /// Print the metrics as one JSON object on stdout
@@ -29,7 +27,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let rt = super::runtime_args::runtime(&a.device, a.threads)?;
+    let rt = a.runtime.runtime()?;
     let threads = rt.apply_threads();
     let device = rt.device;
     let mut obs = crate::progress::CliObserver::new(a.json);

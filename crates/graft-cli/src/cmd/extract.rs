@@ -39,15 +39,11 @@ pub struct Args {
     pub(crate) format: Option<Format>,
     #[arg(long, default_value_t = 32)]
     pub(crate) batch_size: usize,
-    /// Threads for libtorch and for image decoding (default: all cores)
-    #[arg(long)]
-    pub(crate) threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     /// Seeds random initialisation when no --weights are given
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// cpu, cuda, cuda:N or auto
-    #[arg(long, default_value = "cpu")]
-    pub(crate) device: String,
     #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub(crate) precision: Precision,
     /// Skip unreadable or corrupt images (counted in the summary) instead of stopping
@@ -77,7 +73,7 @@ impl Format {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let rt = super::runtime_args::runtime(&args.device, args.threads)?;
+    let rt = args.runtime.runtime()?;
     let threads = rt.apply_threads();
     let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
     let Extracted { set, skipped, .. } = extract(
@@ -135,7 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "seconds": secs,
             "texts_truncated": truncated,
             "threads": threads,
-            "device": args.device,
+            "device": args.runtime.device,
             "precision": args.precision.to_string(),
         });
         v[format!("{unit}_per_second")] = json!(rate);

@@ -28,16 +28,14 @@ pub struct Args {
     pub top_k: usize,
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let rt = super::runtime_args::runtime(&a.device, a.threads)?;
+    let rt = a.runtime.runtime()?;
     rt.apply_threads();
     let device = rt.device;
     if a.top_k == 0 {

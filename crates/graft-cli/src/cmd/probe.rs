@@ -87,10 +87,8 @@ pub struct Args {
     pub lr: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long)]
-    pub threads: Option<usize>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
     /// Print the result as one JSON object on stdout
@@ -137,7 +135,7 @@ fn mlp_predict(a: &Args, train: &Labelled, test: &Labelled) -> anyhow::Result<Ve
         )?)
     };
     let (tr, te) = (to_set(train)?, to_set(test)?);
-    let device = graft_nn::device::parse_device(&a.device)?;
+    let device = graft_nn::device::parse_device(&a.runtime.device)?;
     tch::manual_seed(a.seed as i64);
     let mut vs = tch::nn::VarStore::new(device);
     let d = train.x.cols() as i64;
@@ -199,9 +197,9 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let threads = graft::threads::resolve(a.threads);
+    let threads = graft::threads::resolve(a.runtime.threads);
     graft::threads::configure_torch(threads);
-    let device = graft_nn::device::parse_device(&a.device)?;
+    let device = graft_nn::device::parse_device(&a.runtime.device)?;
     let mut cache_note = serde_json::Value::Null;
     let open_images = |data: &PathBuf| -> anyhow::Result<(Labelled, bool, f64)> {
         let t = Instant::now();

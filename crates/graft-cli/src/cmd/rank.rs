@@ -44,10 +44,8 @@ pub struct Args {
     pub score: Score,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    #[arg(long)]
-    pub threads: Option<usize>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
     pub precision: Precision,
     #[arg(long)]
@@ -80,9 +78,9 @@ impl Candidate {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let threads = graft::threads::resolve(a.threads);
+    let threads = graft::threads::resolve(a.runtime.threads);
     graft::threads::configure_torch(threads);
-    let device = graft_nn::device::parse_device(&a.device)?;
+    let device = graft_nn::device::parse_device(&a.runtime.device)?;
     if !a.weights.is_empty() && a.weights.len() != a.models.len() {
         bail!(
             "--weights lists {} files for {} models; give one per model, in the same order",

@@ -143,10 +143,8 @@ pub struct Args {
     /// Continue the run in this directory from its last checkpoint
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     /// Print the summary as one JSON object on stdout (`accuracy`: target test, a fraction)
     #[arg(long)]
     pub json: bool,
@@ -258,9 +256,9 @@ fn pick<T: Copy>(v: &[T], idx: &[i64]) -> Vec<T> {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let stop = crate::interrupt::stop_flag();
-    let threads = graft::threads::resolve(a.threads);
+    let threads = graft::threads::resolve(a.runtime.threads);
     graft::threads::configure_torch(threads);
-    let device = graft_nn::device::parse_device(&a.device)?;
+    let device = graft_nn::device::parse_device(&a.runtime.device)?;
     let quiet = a.json;
     let mut obs = crate::progress::CliObserver::new(quiet);
     let asked = super::runtime_args::decode_size();
@@ -415,7 +413,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !resuming {
         recipe.write(&dir)?;
     }
-    graft::report::environment::record_or_warn(&dir, threads, &a.device, seed, resuming, &mut obs);
+    graft::report::environment::record_or_warn(
+        &dir,
+        threads,
+        &a.runtime.device,
+        seed,
+        resuming,
+        &mut obs,
+    );
     super::warn_precision(train_cfg.precision, device);
     // The initial model's features, for the report's before-and-after projection.
     let sample = (a.projection_samples > 0)

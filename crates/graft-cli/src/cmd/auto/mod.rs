@@ -64,12 +64,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// cpu, cuda, cuda:N or auto
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Threads for libtorch and image decoding (default: all cores)
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     // Every trial runs at this precision; it is in their recipes, so the final run keeps it.
     #[arg(long, default_value_t = Precision::Fp32, help = crate::cmd::PRECISION_HELP)]
     pub precision: Precision,
@@ -300,8 +296,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let test = a.test.as_deref().map(absolute_spec);
     let source = a.source.as_deref().map(absolute_spec);
     let unlabelled = a.target_unlabelled.as_deref().map(absolute_spec);
-    let mut machine = vec![s("--device"), a.device.clone()];
-    if let Some(t) = a.threads {
+    let mut machine = vec![s("--device"), a.runtime.device.clone()];
+    if let Some(t) = a.runtime.threads {
         machine.extend([s("--threads"), s(t)]);
     }
     if a.precision != Precision::Fp32 {
