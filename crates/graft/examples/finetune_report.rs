@@ -42,12 +42,12 @@ fn main() -> anyhow::Result<()> {
         _ => {
             // The built-in case: LeNet pre-trained on one style of digits, fine-tuned on another.
             let (source, target) = (work.path().join("source"), work.path().join("target"));
-            digit_folder(&source, DigitDomain::Source, 300, 1)?;
-            digit_folder(&target, DigitDomain::Target, 200, 2)?;
+            digit_folder(&source, DigitDomain::Source, 3000, 1)?;
+            digit_folder(&target, DigitDomain::Target, 300, 2)?;
             let pre = graft::train::run(
                 &TrainSpec::pretrain("lenet", source.to_str().unwrap())
                     .opts(TrainOpts {
-                        epochs: 2,
+                        epochs: 4,
                         lr: 0.05,
                         ..TrainOpts::default()
                     })
@@ -67,8 +67,8 @@ fn main() -> anyhow::Result<()> {
     };
     let mut spec = TrainSpec::finetune(&model, data.to_str().expect("a UTF-8 path"))
         .opts(TrainOpts {
-            epochs: 3,
-            lr: 0.05,
+            epochs: 10,
+            lr: 0.02,
             ..TrainOpts::default()
         })
         .out(&out);

@@ -59,7 +59,7 @@ impl LossScale {
         }
     }
 
-    /// Whether the scale has fallen so low that training no longer moves (see [`MIN_SCALE`]).
+    /// Whether the scale has fallen so low that training no longer moves (below 2^-24, as `GradScaler` never goes).
     pub fn collapsed(&self) -> bool {
         self.scale < MIN_SCALE
     }
@@ -78,7 +78,7 @@ impl LossScale {
     /// Runs the backward pass of `loss` scaled, divides the gradients of `params` back, and
     /// says whether they are all finite (the update may be applied). The scale is then updated
     /// as `GradScaler.update` does: halved after an overflow, doubled after
-    /// [`GROWTH_INTERVAL`] good steps in a row.
+    /// 2,000 good steps in a row.
     pub fn backward(&mut self, loss: &Tensor, params: &[Param], device: Device) -> Result<bool> {
         let scale = Tensor::from_slice(&[self.scale as f32]).f_to_device(device)?;
         loss.f_mul(&scale)?.f_backward()?;

@@ -2,7 +2,7 @@
 //!
 //! Two containers: the zip archive of torch >= 1.6 (`ARCHIVE/data.pkl` plus one raw record per
 //! storage under `ARCHIVE/data/`) and the legacy stream before it (pickles back to back, then
-//! the raw storages). Either way the pickle is read by graft's own [`pickle`](super::pickle)
+//! the raw storages). Either way the pickle is read by graft's own [`super::pickle`]
 //! reader, which interprets tensor descriptions and refuses everything else; storages are read
 //! only for the tensors that end up in the state dict, each checked against the size its record
 //! really has before anything is allocated.

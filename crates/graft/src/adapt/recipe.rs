@@ -53,7 +53,7 @@ pub struct AdaptRecipe {
     /// DELTA (needs `weights`): feature maps kept close to the pre-trained model's.
     pub delta: Option<DeltaSpec>,
     pub bss: Option<BssSection>,
-    /// How JPEGs were decoded ([`graft::decode_size`]); absent in recipes written before the
+    /// How JPEGs were decoded ([`crate::decode_size`]); absent in recipes written before the
     /// setting existed, which decoded at full size.
     pub decode_size: Option<graft_data::image_io::DecodeSize>,
 }

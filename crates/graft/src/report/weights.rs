@@ -121,7 +121,7 @@ pub fn write(r: &WeightsReport) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// [`write`], a failure only warned about: the weights themselves are what matters.
+/// [`write()`], a failure only warned about: the weights themselves are what matters.
 pub fn write_or_warn(r: &WeightsReport, obs: &mut dyn crate::observe::Observer) -> Option<PathBuf> {
     match write(r) {
         Ok(p) => Some(p),
