@@ -8,7 +8,10 @@ use graft_nn::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// Unknown keys are refused, as in adaptation recipes: a misspelt setting would otherwise be
+/// dropped without a word and the run would silently use the default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Recipe {
     /// `pretrain` or `finetune`.
     pub command: String,
@@ -58,5 +61,45 @@ impl Recipe {
         let text = toml::to_string(self).context("serialising the recipe")?;
         graft_data::atomic::write_atomic_bytes(&dir.join("recipe.toml"), text.as_bytes())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_key_is_refused_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("recipe.toml");
+        let good = Recipe {
+            command: "finetune".into(),
+            model: "lenet".into(),
+            weights: None,
+            weights_sha256: None,
+            data: "d.npz".into(),
+            val: None,
+            val_fraction: None,
+            test: None,
+            labels_per_class: None,
+            sample_weights: None,
+            image_size: None,
+            classes: vec!["a".into(), "b".into()],
+            merge_lora: false,
+            train: crate::train::TrainOpts::default().config(
+                graft_nn::train::GroupSpec::default(),
+                graft_nn::train::InputSpec::tokens(),
+                false,
+            ),
+            text: None,
+            lora: None,
+            decode_size: None,
+        };
+        let text = toml::to_string(&good).unwrap();
+        std::fs::write(&p, &text).unwrap();
+        assert_eq!(Recipe::read_file(&p).unwrap(), good);
+        std::fs::write(&p, format!("epochz = 3\n{text}")).unwrap();
+        let e = format!("{:#}", Recipe::read_file(&p).unwrap_err());
+        assert!(e.contains("recipe.toml") && e.contains("epochz"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::bail;
 use graft::finished_run::FinishedRun;
 use graft::image_data;
-use graft_nn::precision::{Autocast, Precision};
+use graft_nn::precision::Autocast;
 use graft_nn::train::evaluate;
 use serde_json::json;
 use std::path::PathBuf;
@@ -18,16 +18,14 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
-    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
-    pub precision: Precision,
+    pub run: crate::cmd::runtime_args::InferenceArgs,
     /// Print the metrics as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let rt = a.runtime.runtime()?;
+    let rt = a.run.runtime.runtime()?;
     let threads = rt.apply_threads();
     let device = rt.device;
     let mut obs = crate::progress::CliObserver::new(a.json);
@@ -48,8 +46,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             run.classes.join(", ")
         );
     }
-    super::warn_precision(a.precision, device);
-    let autocast = Autocast::enter(a.precision, device);
+    super::warn_precision(a.run.precision, device);
+    let autocast = Autocast::enter(a.run.precision, device);
     let m = evaluate(
         run.loaded.model.as_ref(),
         &run.input,
@@ -66,7 +64,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "run_dir": a.run_dir.display().to_string(),
                 "data": a.data,
                 "n": m.n,
-                "precision": a.precision.to_string(),
+                "precision": a.run.precision.to_string(),
                 "accuracy": m.accuracy,
                 "macro_f1": m.macro_f1,
                 "per_class_accuracy": m.per_class_accuracy,

@@ -5,7 +5,6 @@
 use anyhow::Context;
 use graft::extract::{extract, Extracted, Request};
 use graft::text_features::TextArgs;
-use graft_nn::precision::Precision;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,12 +39,10 @@ pub struct Args {
     #[arg(long, default_value_t = 32)]
     pub(crate) batch_size: usize,
     #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
+    pub run: crate::cmd::runtime_args::InferenceArgs,
     /// Seeds random initialisation when no --weights are given
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
-    pub(crate) precision: Precision,
     /// Skip unreadable or corrupt images (counted in the summary) instead of stopping
     #[arg(long)]
     pub(crate) skip_bad: bool,
@@ -73,7 +70,7 @@ impl Format {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let rt = args.runtime.runtime()?;
+    let rt = args.run.runtime.runtime()?;
     let threads = rt.apply_threads();
     let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
     let Extracted { set, skipped, .. } = extract(
@@ -86,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             threads,
             seed: args.seed,
             device: rt.device,
-            precision: args.precision,
+            precision: args.run.precision,
             skip_bad: args.skip_bad,
             with_source_probs: false,
             decode_size: graft::decode_size::for_new_run(rt.decode_size),
@@ -131,8 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "seconds": secs,
             "texts_truncated": truncated,
             "threads": threads,
-            "device": args.runtime.device,
-            "precision": args.precision.to_string(),
+            "device": args.run.runtime.device,
+            "precision": args.run.precision.to_string(),
         });
         v[format!("{unit}_per_second")] = json!(rate);
         println!("{v}");

@@ -6,7 +6,7 @@ use graft::finished_run::FinishedRun;
 use graft::image_data::storage_for;
 use graft::weights_file::csv_field;
 use graft_data::image_io::load_preprocessed_with;
-use graft_nn::precision::{Autocast, Precision};
+use graft_nn::precision::Autocast;
 use graft_nn::train::{predict_proba, ImageTensors};
 use serde_json::json;
 use std::path::PathBuf;
@@ -29,13 +29,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
     #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
-    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
-    pub precision: Precision,
+    pub run: crate::cmd::runtime_args::InferenceArgs,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let rt = a.runtime.runtime()?;
+    let rt = a.run.runtime.runtime()?;
     rt.apply_threads();
     let device = rt.device;
     if a.top_k == 0 {
@@ -64,9 +62,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "the files to predict".into(),
     )?;
     data.center_fraction = fraction;
-    super::warn_precision(a.precision, device);
+    super::warn_precision(a.run.precision, device);
     let p = {
-        let _autocast = Autocast::enter(a.precision, device);
+        let _autocast = Autocast::enter(a.run.precision, device);
         predict_proba(run.loaded.model.as_ref(), &run.input, &data, device, 32)?
     };
     let k = a.top_k.min(run.classes.len()) as i64;

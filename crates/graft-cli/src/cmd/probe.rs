@@ -11,7 +11,6 @@ use graft_linalg::{
     metrics::ClassificationReport, CSpec, Classifier, CrossValidation, FittedClassifier,
     KNeighborsClassifier, LinearSvc, LogisticRegression, Metric, RidgeClassifier,
 };
-use graft_nn::precision::Precision;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -88,9 +87,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
-    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
-    pub precision: Precision,
+    pub run: crate::cmd::runtime_args::InferenceArgs,
     /// Print the result as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
@@ -135,7 +132,7 @@ fn mlp_predict(a: &Args, train: &Labelled, test: &Labelled) -> anyhow::Result<Ve
         )?)
     };
     let (tr, te) = (to_set(train)?, to_set(test)?);
-    let device = graft_nn::device::parse_device(&a.runtime.device)?;
+    let device = graft_nn::device::parse_device(&a.run.runtime.device)?;
     tch::manual_seed(a.seed as i64);
     let mut vs = tch::nn::VarStore::new(device);
     let d = train.x.cols() as i64;
@@ -197,9 +194,9 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let threads = graft::threads::resolve(a.runtime.threads);
+    let threads = graft::threads::resolve(a.run.runtime.threads);
     graft::threads::configure_torch(threads);
-    let device = graft_nn::device::parse_device(&a.runtime.device)?;
+    let device = graft_nn::device::parse_device(&a.run.runtime.device)?;
     let mut cache_note = serde_json::Value::Null;
     let open_images = |data: &PathBuf| -> anyhow::Result<(Labelled, bool, f64)> {
         let t = Instant::now();
@@ -216,7 +213,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 threads,
                 seed: a.seed,
                 device,
-                precision: a.precision,
+                precision: a.run.precision,
                 skip_bad: false,
                 with_source_probs: false,
                 decode_size: graft::decode_size::for_new_run(super::runtime_args::decode_size()),

@@ -8,7 +8,6 @@ use graft::feature_cache::cached_features;
 use graft::feature_input::Labelled;
 use graft_linalg::{scores, Matrix};
 use graft_nn::models::bert::load::{is_text_model, text_stage_names};
-use graft_nn::precision::Precision;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -45,9 +44,7 @@ pub struct Args {
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
-    #[arg(long, default_value_t = Precision::Fp32, help = super::PRECISION_HELP)]
-    pub precision: Precision,
+    pub run: crate::cmd::runtime_args::InferenceArgs,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -78,9 +75,9 @@ impl Candidate {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let threads = graft::threads::resolve(a.runtime.threads);
+    let threads = graft::threads::resolve(a.run.runtime.threads);
     graft::threads::configure_torch(threads);
-    let device = graft_nn::device::parse_device(&a.runtime.device)?;
+    let device = graft_nn::device::parse_device(&a.run.runtime.device)?;
     if !a.weights.is_empty() && a.weights.len() != a.models.len() {
         bail!(
             "--weights lists {} files for {} models; give one per model, in the same order",
@@ -115,7 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 threads,
                 seed: 0,
                 device,
-                precision: a.precision,
+                precision: a.run.precision,
                 skip_bad: false,
                 with_source_probs: with_probs,
                 decode_size: graft::decode_size::for_new_run(super::runtime_args::decode_size()),

@@ -43,3 +43,13 @@ pub fn runtime(device: &str, threads: Option<usize>) -> anyhow::Result<graft::Ru
         decode_size: decode_size(),
     })
 }
+
+/// `--device`, `--threads` and `--precision`: how a backbone runs in the commands that only
+/// run it forward (extract, probe, rank, eval, predict).
+#[derive(clap::Args, Debug, Clone)]
+pub struct InferenceArgs {
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[arg(long, default_value_t = graft_nn::precision::Precision::Fp32, help = graft::train::PRECISION_HELP)]
+    pub precision: graft_nn::precision::Precision,
+}
