@@ -92,6 +92,13 @@ impl CliObserver {
             epoch_lines: true,
         }
     }
+
+    /// Leaves the plain line per epoch out, for runs whose own epoch record is printed
+    /// instead (adaptation).
+    pub fn without_epoch_lines(mut self) -> CliObserver {
+        self.epoch_lines = false;
+        self
+    }
 }
 
 impl graft::Observer for CliObserver {
@@ -121,6 +128,11 @@ impl graft::Observer for CliObserver {
                     }
                 }
             }
+            Event::AdaptEpochEnd(r) => {
+                if !self.quiet {
+                    eprintln!("{}", adapt_epoch_line(r));
+                }
+            }
             Event::Info(s) => {
                 if !self.quiet {
                     eprintln!("{s}");
@@ -142,5 +154,33 @@ pub fn epoch_line(r: &graft_nn::train::EpochRecord) -> String {
         r.train_loss,
         100.0 * r.train_accuracy,
         r.seconds
+    )
+}
+
+/// An adaptation epoch: the plain line's figures with the domain loss, discriminator accuracy,
+/// pseudo-labels, DEV risk and the monitored target accuracy when the run has them.
+pub fn adapt_epoch_line(r: &graft_nn::train::adapt::AdaptRecord) -> String {
+    let opt = |name: &str, v: Option<f64>, pct: bool| {
+        v.map_or(String::new(), |v| {
+            if pct {
+                format!("  {name} {:.2}%", 100.0 * v)
+            } else {
+                format!("  {name} {v:.4}")
+            }
+        })
+    };
+    format!(
+        "epoch {:>3}  loss {:.4}  train {:.2}%{}{}{}{}{}{}  ({:.1} s)",
+        r.base.epoch,
+        r.base.train_loss,
+        100.0 * r.base.train_accuracy,
+        opt("val", r.base.val.as_ref().map(|m| m.accuracy), true),
+        opt("domain", r.domain_loss, false),
+        opt("disc acc", r.domain_accuracy, true),
+        r.pseudo_labels
+            .map_or(String::new(), |p| format!("  pseudo {p}")),
+        opt("dev", r.dev_risk, false),
+        opt("target test (monitor)", r.monitor_accuracy, true),
+        r.base.seconds
     )
 }

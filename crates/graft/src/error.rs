@@ -32,4 +32,15 @@ impl From<graft_nn::NnError> for Error {
     }
 }
 
+impl Error {
+    /// An `anyhow` error as the library's: a cancellation carried inside it comes back out as
+    /// [`Error::Cancelled`], anything else is [`Error::Failed`].
+    pub fn from_anyhow(e: anyhow::Error) -> Error {
+        match e.downcast::<Error>() {
+            Ok(e) => e,
+            Err(e) => Error::Failed(e),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -19,6 +19,9 @@ pub enum Event<'a> {
     TaskEnd,
     /// An event of the training engine (epoch start, step, epoch end with its record).
     Train(&'a graft_nn::train::Event<'a>),
+    /// An adaptation epoch's record (domain loss, discriminator accuracy, pseudo-labels, DEV
+    /// risk), after the engine's own [`Event::Train`] end of epoch.
+    AdaptEpochEnd(&'a graft_nn::train::adapt::AdaptRecord),
     /// A line worth showing a person as the run goes (what is being trained, where it is saved).
     Info(&'a str),
     /// Something the caller should know that does not stop the run (a random-init backbone,

@@ -3,7 +3,7 @@
 //! it ends (see `report::projection`).
 
 use super::data::draw;
-use graft::report::projection::Features;
+use crate::report::projection::Features;
 use graft_linalg::Matrix;
 use graft_nn::models::Backbone;
 use graft_nn::train::{features, ImageTensors, InputSpec};

@@ -59,15 +59,15 @@ pub fn texts(
     test: Option<&str>,
     model: &str,
     max_length: Option<usize>,
-    obs: &mut dyn graft::Observer,
+    obs: &mut dyn crate::Observer,
 ) -> anyhow::Result<Sets> {
-    let args = graft::text_features::TextArgs {
+    let args = crate::text_features::TextArgs {
         max_length,
         ..Default::default()
     };
-    let recipe = graft::text_data::TextRecipe::new(&args, args.max_length(model)?);
+    let recipe = crate::text_data::TextRecipe::new(&args, args.max_length(model)?);
     let tok = graft_nn::models::bert::load::tokenizer_file(model)?;
-    let mut open = |p: &str, labelled| graft::text_data::open(p, &tok, &recipe, labelled, obs);
+    let mut open = |p: &str, labelled| crate::text_data::open(p, &tok, &recipe, labelled, obs);
     Ok(Sets {
         source: open(source, true)?,
         target: open(target, false)?,
@@ -84,9 +84,9 @@ pub fn images(
     pre: &Preprocess,
     threads: usize,
     decode: graft_data::image_io::DecodeSize,
-    obs: &mut dyn graft::Observer,
+    obs: &mut dyn crate::Observer,
 ) -> anyhow::Result<Sets> {
-    let mut open = |spec: &str| graft::image_data::open(spec, pre, None, threads, decode, obs);
+    let mut open = |spec: &str| crate::image_data::open(spec, pre, None, threads, decode, obs);
     let s = open(source)?;
     let t = if Path::new(target).is_dir() {
         open(target)?
