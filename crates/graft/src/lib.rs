@@ -16,6 +16,7 @@
 //! ```
 
 pub mod adapt;
+pub mod align;
 pub mod backbone_load;
 pub mod cancel;
 pub mod decode_size;
@@ -26,8 +27,11 @@ pub mod feature_input;
 pub mod finished_run;
 pub mod image_data;
 pub mod observe;
+pub mod probe;
+pub mod rank;
 pub mod recipe;
 pub mod report;
+pub mod reweight;
 pub mod run_dir;
 pub mod runtime;
 pub mod shallow_head;

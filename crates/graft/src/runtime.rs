@@ -2,6 +2,7 @@
 //! call, never process-wide state that a library reads behind its caller's back.
 
 use graft_data::image_io::DecodeSize;
+use graft_nn::precision::Precision;
 use tch::Device;
 
 #[derive(Clone, Debug)]
@@ -12,6 +13,9 @@ pub struct Runtime {
     /// The JPEG decode size asked for; `None` lets a run that recorded one use its own and a
     /// new run decode at reduced size (see [`crate::decode_size`]).
     pub decode_size: Option<DecodeSize>,
+    /// Precision of the forward passes of inference calls (extract, probe, rank, eval,
+    /// predict). Training takes its precision from its options, which its recipe records.
+    pub precision: Precision,
 }
 
 impl Default for Runtime {
@@ -20,6 +24,7 @@ impl Default for Runtime {
             device: Device::Cpu,
             threads: 0,
             decode_size: None,
+            precision: Precision::Fp32,
         }
     }
 }

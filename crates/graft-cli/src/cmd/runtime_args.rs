@@ -41,6 +41,7 @@ pub fn runtime(device: &str, threads: Option<usize>) -> anyhow::Result<graft::Ru
         device: graft_nn::device::parse_device(device)?,
         threads: threads.unwrap_or(0),
         decode_size: decode_size(),
+        ..graft::Runtime::default()
     })
 }
 
@@ -52,4 +53,14 @@ pub struct InferenceArgs {
     pub runtime: RuntimeArgs,
     #[arg(long, default_value_t = graft_nn::precision::Precision::Fp32, help = graft::train::PRECISION_HELP)]
     pub precision: graft_nn::precision::Precision,
+}
+
+impl InferenceArgs {
+    /// The library's runtime options for these flags.
+    pub fn runtime(&self) -> anyhow::Result<graft::Runtime> {
+        Ok(graft::Runtime {
+            precision: self.precision,
+            ..self.runtime.runtime()?
+        })
+    }
 }
