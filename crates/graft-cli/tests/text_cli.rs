@@ -273,9 +273,18 @@ fn finetune_trains_a_text_model_fully_or_through_lora_adapters() {
     let o = extract(&dir, &test, &f, &["--json"]);
     assert_eq!(summary(&o)["n"], 12);
 
-    let o = graft(&["eval", s(&dir), "--data", s(&test)]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("a text model's run"), "{}", stderr(&o));
+    // graft eval opens the merged run as a model folder and measures it as the run measured
+    // its test set (the run evaluated its unmerged adapters: within one text of it).
+    let e = summary(&graft(&["eval", s(&dir), "--data", s(&test), "--json"]));
+    assert_eq!(e["n"], 12, "{e}");
+    let (ea, la) = (
+        e["accuracy"].as_f64().unwrap(),
+        lora["accuracy"].as_f64().unwrap(),
+    );
+    assert!(
+        (ea - la).abs() <= 1.0 / 12.0 + 1e-9,
+        "eval {ea} vs the run's {la}"
+    );
 
     // LoRA is for text models only, and merging needs adapters.
     let o = graft(&[
@@ -288,6 +297,72 @@ fn finetune_trains_a_text_model_fully_or_through_lora_adapters() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--lora"), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_and_predict_open_an_unmerged_lora_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let train = reviews_jsonl(tmp.path(), "train.jsonl", 4);
+    let test = reviews_jsonl(tmp.path(), "test.jsonl", 1);
+    let dir = tmp.path().join("run");
+    let run = summary(&graft(&[
+        "finetune",
+        "--model",
+        s(&model),
+        "--data",
+        s(&train),
+        "--test",
+        s(&test),
+        "--epochs",
+        "3",
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "0.01",
+        "--batch-size",
+        "8",
+        "--lora",
+        "4",
+        "--out",
+        s(&dir),
+        "--json",
+    ]));
+    // No merged copy: the run holds the base weights with its adapters, not a model folder.
+    assert!(!dir.join("config.json").exists());
+    let e = summary(&graft(&["eval", s(&dir), "--data", s(&test), "--json"]));
+    assert_eq!(e["n"], 12, "{e}");
+    assert_eq!(
+        e["accuracy"], run["accuracy"],
+        "eval {e} vs the run's {run}"
+    );
+    assert_eq!(e["confusion"], run["test"]["confusion"]);
+
+    // Predictions for every text of a file, named FILE:N, the text beside them.
+    let o = graft(&["predict", s(&dir), s(&test), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = p.as_array().unwrap();
+    assert_eq!(p.len(), 12);
+    assert_eq!(p[0]["path"], format!("{}:1", test.display()));
+    assert_eq!(p[0]["text"], POSITIVE[0]);
+    let top = p[0]["top"].as_array().unwrap();
+    assert_eq!(top.len(), 2);
+    let total: f64 = top.iter().map(|t| t["probability"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+    // The same as CSV: a header and one line per text and class.
+    let o = graft(&["predict", s(&dir), s(&test), "--top-k", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 13, "{csv}");
+    assert!(csv.starts_with("path,rank,class,probability\n"));
+
+    // Labels the run never saw are named.
+    let other = tmp.path().join("other.jsonl");
+    std::fs::write(&other, "{\"text\": \"fine\", \"label\": \"neutral\"}\n").unwrap();
+    let o = graft(&["eval", s(&dir), "--data", s(&other)]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("neutral"), "{}", stderr(&o));
 }
 
 #[test]

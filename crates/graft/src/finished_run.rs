@@ -1,26 +1,57 @@
-//! A finished run opened for use: its classes and input size, and its
-//! `model.safetensors` loaded into the architecture with the run's head, with the input the
-//! model takes. Shared by `graft eval` and `graft predict`; it opens the runs of
-//! `graft pretrain`, `graft finetune` and `graft adapt`.
+//! A finished run opened for use: its classes, its model loaded with the run's head, and what
+//! the model takes as input: images (the model's preprocessing at the run's size) or texts
+//! (the run's tokenizer and token limit). Shared by eval and predict; it opens the runs of
+//! `pretrain`, `finetune` (full, partial, LoRA merged or not) and `adapt`.
 
-use crate::backbone_load::{self, LoadedModel};
+use crate::backbone_load::{self, LoadedModel, WeightsInfo};
+use crate::observe::Observer;
 use crate::recipe::Recipe;
-use anyhow::bail;
+use crate::text_data::TextRecipe;
+use crate::text_features::TextArgs;
+use crate::RunDir;
+use anyhow::{bail, Context};
 use graft_data::preprocess::Preprocess;
+use graft_nn::models::bert::load::{is_text_model, tokenizer_file};
 use graft_nn::models::find;
+use graft_nn::models::lora::LoraSpec;
 use graft_nn::train::InputSpec;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// What the run's model reads.
+#[derive(Clone, Debug)]
+pub enum RunInput {
+    /// Images, stored at the model's own preprocessing (`pre`) and the run's square size.
+    Images {
+        pre: Preprocess,
+        /// The square input size the run trained at, when not the model's own.
+        image_size: Option<i64>,
+    },
+    /// Texts, read and cut as the run read them, with this `tokenizer.json`.
+    Text {
+        recipe: TextRecipe,
+        tokenizer: PathBuf,
+    },
+}
 
 pub struct FinishedRun {
     pub classes: Vec<String>,
-    /// The square input size the run trained at, when not the model's own.
-    pub image_size: Option<i64>,
     pub loaded: LoadedModel,
-    /// The model's own preprocessing (how images are stored before the input view).
-    pub pre: Preprocess,
     pub input: InputSpec,
+    pub kind: RunInput,
     /// How the run decodes JPEGs (its own, or the one asked for).
     pub decode_size: graft_data::image_io::DecodeSize,
+}
+
+/// What a run directory says about its model.
+struct Described {
+    model: String,
+    classes: Vec<String>,
+    image_size: Option<i64>,
+    /// Text runs: how texts were read.
+    text: Option<TextRecipe>,
+    /// Unmerged LoRA runs: the adapters the saved model holds beside the base weights.
+    lora: Option<LoraSpec>,
 }
 
 impl FinishedRun {
@@ -29,72 +60,124 @@ impl FinishedRun {
     pub fn open(
         run_dir: &Path,
         rt: &crate::Runtime,
-        obs: &mut dyn crate::observe::Observer,
+        obs: &mut dyn Observer,
     ) -> anyhow::Result<FinishedRun> {
         let device = rt.device;
-        let (model, classes, image_size) = describe(run_dir)?;
+        let d = describe(run_dir)?;
         let decode_size = crate::decode_size::for_recorded_run(
             rt.decode_size,
             recorded_decode_size(run_dir),
             &format!("the run in {}", run_dir.display()),
             obs,
         );
-        let weights = run_dir.join("model.safetensors");
+        let weights = RunDir::new(run_dir).model();
         if !weights.exists() {
             bail!(
                 "{}: no model.safetensors (the run has not finished; continue it with --resume)",
                 run_dir.display()
             );
         }
-        if graft_nn::models::bert::load::is_text_model(&model) {
-            bail!(
-                "{}: a text model's run; graft eval and graft predict open image and feature runs \
-                 only for now. The run's test accuracy is in its summary.json; a full \
-                 fine-tuning or --merge-lora run is itself a model folder for `graft extract \
-                 --model {}`",
-                run_dir.display(),
-                run_dir.display()
-            );
+        let classes = d.classes.len() as i64;
+        if let Some(text) = d.text {
+            let (loaded, tokenizer) =
+                open_text(run_dir, &d.model, d.lora.as_ref(), classes, device)?;
+            return Ok(FinishedRun {
+                classes: d.classes,
+                loaded,
+                input: InputSpec::tokens(),
+                kind: RunInput::Text {
+                    recipe: text,
+                    tokenizer,
+                },
+                decode_size,
+            });
         }
-        let pre = find(&model)?.preprocess();
+        let pre = find(&d.model)?.preprocess();
         let loaded = backbone_load::load(
-            &model,
+            &d.model,
             Some(&weights.display().to_string()),
-            Some(classes.len() as i64),
+            Some(classes),
             device,
             false,
         )?;
-        let input = InputSpec::from_preprocess(&pre, image_size);
+        let input = InputSpec::from_preprocess(&pre, d.image_size);
         Ok(FinishedRun {
-            classes,
-            image_size,
+            classes: d.classes,
             loaded,
-            pre,
             input,
+            kind: RunInput::Images {
+                pre,
+                image_size: d.image_size,
+            },
             decode_size,
         })
     }
 }
 
+/// The text model of a finished run and its tokenizer. A run that saved a whole model
+/// (full fine-tuning, merged adapters) is itself a model folder; an unmerged LoRA run saved
+/// the base weights with its adapters, so the base folder is built with the same adapters and
+/// the run's file loaded over it, every tensor matched.
+fn open_text(
+    run_dir: &Path,
+    base: &str,
+    lora: Option<&LoraSpec>,
+    classes: i64,
+    device: Device,
+) -> anyhow::Result<(LoadedModel, PathBuf)> {
+    let own = run_dir.join("config.json").is_file() && run_dir.join("tokenizer.json").is_file();
+    let from = if own && lora.is_none() {
+        run_dir.display().to_string()
+    } else {
+        base.to_string()
+    };
+    let mut tm = graft_nn::models::bert::load_text_model(&from, Some(classes), device, true, lora)
+        .with_context(|| format!("building the text model of {}", run_dir.display()))?;
+    let file = RunDir::new(run_dir).model();
+    tm.vs
+        .load(&file)
+        .with_context(|| format!("{}: not the weights this run's model saved", file.display()))?;
+    let tokenizer = tokenizer_file(&from)?;
+    Ok((
+        LoadedModel {
+            vs: tm.vs,
+            model: Box::new(tm.model),
+            weights: Some(WeightsInfo {
+                sha256: graft_nn::weights::sha256_file(&file)?,
+                path: file,
+                loaded: tm.loaded,
+            }),
+        },
+        tokenizer,
+    ))
+}
+
 /// The decode size the run in `dir` recorded in its recipe (training and adaptation recipes
 /// both keep it under `decode_size`); `None` when it recorded none.
 fn recorded_decode_size(dir: &Path) -> Option<graft_data::image_io::DecodeSize> {
-    let text = std::fs::read_to_string(dir.join("recipe.toml")).ok()?;
+    let text = std::fs::read_to_string(RunDir::new(dir).recipe()).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
     table.get("decode_size")?.clone().try_into().ok()
 }
 
-/// Model, classes and input size of the run in `dir`: from the training recipe, or for an
-/// adaptation run (whose recipe has no classes) from its summary.json.
-fn describe(dir: &Path) -> anyhow::Result<(String, Vec<String>, Option<i64>)> {
-    let summary = dir.join("summary.json");
+/// Model, classes, input size and text settings of the run in `dir`: from the training
+/// recipe, or for an adaptation run (whose recipe has no classes) from its summary and recipe.
+fn describe(dir: &Path) -> anyhow::Result<Described> {
+    let summary = RunDir::new(dir).summary();
     let adapt = std::fs::read(&summary)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .filter(|v| v["command"] == "adapt");
     let Some(v) = adapt else {
         let r = Recipe::read(dir)?;
-        return Ok((r.model, r.classes, r.image_size));
+        let lora = r.lora.clone().filter(|_| !r.merge_lora);
+        return Ok(Described {
+            model: r.model,
+            classes: r.classes,
+            image_size: r.image_size,
+            text: r.text,
+            lora,
+        });
     };
     let model = v["model"].as_str().map(str::to_string);
     let classes: Option<Vec<String>> = v["classes"].as_array().and_then(|c| {
@@ -102,11 +185,27 @@ fn describe(dir: &Path) -> anyhow::Result<(String, Vec<String>, Option<i64>)> {
             .map(|x| x.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
     });
-    match (model, classes) {
-        (Some(m), Some(c)) => Ok((m, c, None)),
-        _ => bail!(
+    let (Some(model), Some(classes)) = (model, classes) else {
+        bail!(
             "{}: expected `model` (a string) and `classes` (a list of strings)",
             summary.display()
-        ),
-    }
+        );
+    };
+    let text = if is_text_model(&model) {
+        let recipe = crate::adapt::recipe::AdaptRecipe::read(&RunDir::new(dir).recipe())?;
+        let args = TextArgs {
+            max_length: recipe.max_length,
+            ..TextArgs::default()
+        };
+        Some(TextRecipe::new(&args, args.max_length(&model)?))
+    } else {
+        None
+    };
+    Ok(Described {
+        model,
+        classes,
+        image_size: None,
+        text,
+        lora: None,
+    })
 }

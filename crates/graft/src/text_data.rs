@@ -31,7 +31,7 @@ impl TextRecipe {
     }
 
     /// How the reader takes the texts; without `labelled`, labels are not read.
-    fn options(&self, labelled: bool) -> TextOptions {
+    pub(crate) fn options(&self, labelled: bool) -> TextOptions {
         TextOptions {
             text_column: self.text_column.clone(),
             label_column: labelled.then(|| self.label_column.clone()),

@@ -21,13 +21,6 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use graft::train::PRECISION_HELP;
 
-/// Prints the advice for a precision that will run slowly on `device`.
-fn warn_precision(precision: graft_nn::precision::Precision, device: tch::Device) {
-    if let Some(a) = precision.advice(device) {
-        eprintln!("warning: {a}");
-    }
-}
-
 /// Transfer learning: reuse what a model learned elsewhere on your own small dataset.
 #[derive(Parser, Debug)]
 #[command(name = "graft", version, about, long_about = None)]
