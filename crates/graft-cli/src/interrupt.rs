@@ -29,8 +29,3 @@ pub fn exit_cancelled(message: &str) -> ! {
     eprintln!("{message}");
     std::process::exit(130);
 }
-
-/// The flag of [`token`], for code that polls an `AtomicBool`.
-pub fn stop_flag() -> &'static std::sync::atomic::AtomicBool {
-    token().flag()
-}

@@ -120,6 +120,7 @@ impl graft::Observer for CliObserver {
                     pb.finish_and_clear();
                 }
             }
+            Event::Stage(label) => self.epochs = EpochBars::new(label, self.quiet),
             Event::Train(e) => {
                 self.epochs.observe(e);
                 if let graft_nn::train::Event::EpochEnd(r) = e {

@@ -17,9 +17,11 @@
 
 pub mod adapt;
 pub mod align;
+pub mod auto;
 pub mod backbone_load;
 pub mod cancel;
 pub mod decode_size;
+pub mod demo;
 pub mod error;
 pub mod eval;
 pub mod extract;

@@ -17,6 +17,9 @@ pub enum Event<'a> {
     TaskAdvance(u64),
     /// The current task is finished.
     TaskEnd,
+    /// A named part of a longer run begins (a row of the demo, a trial of auto): the training
+    /// events that follow belong to it.
+    Stage(&'a str),
     /// An event of the training engine (epoch start, step, epoch end with its record).
     Train(&'a graft_nn::train::Event<'a>),
     /// An adaptation epoch's record (domain loss, discriminator accuracy, pseudo-labels, DEV

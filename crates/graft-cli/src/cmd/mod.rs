@@ -19,8 +19,6 @@ mod train_run;
 
 use clap::{Parser, Subcommand};
 
-pub(crate) use graft::train::PRECISION_HELP;
-
 /// Transfer learning: reuse what a model learned elsewhere on your own small dataset.
 #[derive(Parser, Debug)]
 #[command(name = "graft", version, about, long_about = None)]

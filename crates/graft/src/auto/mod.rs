@@ -2,111 +2,109 @@
 //! order of cost within a time budget: a target-only baseline always first, then the source
 //! model as it is, a linear probe of its frozen features, partial and full fine-tuning, and,
 //! with unlabelled target data, domain adaptation (self-training, DANN, CDAN+E with
-//! self-training) and fine-tuning of the best adapted model. Each trial is a graft command
-//! in a run directory of its own; the winner is chosen on a held-out part of the target labels,
+//! self-training) and fine-tuning of the best adapted model. Each trial is a library run in
+//! a run directory of its own, with a deadline; the winner is chosen on a held-out part of the target labels,
 //! trained again on all of them, and its recipe saved as `winner.toml` for
 //! `graft finetune|pretrain|adapt --recipe`. Every strategy that lost to the baseline is
 //! flagged as negative transfer.
 
-mod budget;
+pub mod budget;
 mod split;
 mod trial;
 
+use crate::adapt::AdaptSpec;
+use crate::observe::Observer;
+use crate::train::{new_run_dir, TrainOpts, TrainSpec};
+use crate::{CancelToken, Error, Runtime};
 use anyhow::{bail, Context};
 use budget::Budget;
-use graft::train::new_run_dir;
 use graft_nn::models::find;
 use graft_nn::precision::Precision;
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use trial::Ended;
+use trial::{Ended, Job};
 
-#[derive(clap::Args, Debug)]
-pub struct Args {
+/// A search as the `graft auto` flags describe it.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct AutoSpec {
     /// Labelled target data: an image folder, a CSV manifest or an array file
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub data: String,
     /// Keep only K labelled samples per class of --data (drawn with --seed)
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub labels_per_class: Option<usize>,
     /// Target test set: the winner is measured on it once, after it has been chosen
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub test: Option<String>,
     /// Labelled source data: a source model is trained on it for the transfer strategies
     /// (unless --weights are given), and the domain methods train on it
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub source: Option<String>,
     /// Draw this many source samples at random (with the seed)
-    #[arg(long, requires = "source")]
+    #[cfg_attr(feature = "clap", arg(long, requires = "source"))]
     pub source_samples: Option<usize>,
     /// Unlabelled target data, for the domain-adaptation strategies (needs --source)
-    #[arg(long, requires = "source")]
+    #[cfg_attr(feature = "clap", arg(long, requires = "source"))]
     pub target_unlabelled: Option<String>,
     /// Draw this many unlabelled target samples at random
-    #[arg(long, requires = "target_unlabelled")]
+    #[cfg_attr(feature = "clap", arg(long, requires = "target_unlabelled"))]
     pub target_samples: Option<usize>,
     /// Candidate models, comma-separated; several are ranked by LogME first (image data and
     /// --weights for each needed) and the best is used
-    #[arg(long, value_delimiter = ',', default_value = "lenet")]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_delimiter = ',', default_value = "lenet")
+    )]
     pub models: Vec<String>,
     /// Pre-trained weights of the models, comma-separated in the same order
-    #[arg(long, value_delimiter = ',')]
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
     pub weights: Vec<String>,
     /// Wall-clock budget of the whole search: 90s, 10m, 1h, 1h30m
-    #[arg(long, default_value = "10m", value_parser = budget::parse)]
+    #[cfg_attr(feature = "clap", arg(long, default_value = "10m", value_parser = crate::auto::budget::parse))]
     pub budget: Duration,
     /// Fraction of every class of --data held out to choose the winner
-    #[arg(long, default_value_t = 0.3)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.3))]
     pub val_fraction: f64,
     /// Run directory (default: runs/auto-<model>-N)
-    #[arg(long)]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub out: Option<PathBuf>,
-    #[arg(long, default_value_t = 0)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     pub seed: u64,
-    #[command(flatten)]
-    pub runtime: crate::cmd::runtime_args::RuntimeArgs,
     // Every trial runs at this precision; it is in their recipes, so the final run keeps it.
-    #[arg(long, default_value_t = Precision::Fp32, help = crate::cmd::PRECISION_HELP)]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = Precision::Fp32, help = crate::train::PRECISION_HELP))]
     pub precision: Precision,
-    /// Print the results as one JSON object on stdout
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// One strategy tried, and how it went.
-struct Row {
-    name: String,
-    what: String,
-    command: &'static str,
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    #[serde(rename = "strategy")]
+    pub name: String,
+    pub what: String,
+    /// The command that repeats it.
+    pub command: &'static str,
     /// Whether it reuses anything beyond the target labels (compared with the baseline).
-    transfer: bool,
-    dir: PathBuf,
-    status: String,
-    val: Option<f64>,
+    pub transfer: bool,
+    #[serde(rename = "run_dir")]
+    pub dir: PathBuf,
+    pub status: String,
+    #[serde(rename = "val_accuracy")]
+    pub val: Option<f64>,
     /// Macro-F1 on the held-out part, which breaks ties of accuracy (a few dozen held-out
     /// samples tie often).
-    f1: Option<f64>,
-    seconds: f64,
+    #[serde(rename = "val_macro_f1")]
+    pub f1: Option<f64>,
+    pub seconds: f64,
 }
 
-impl Row {
-    fn json(&self) -> Value {
-        json!({"strategy": self.name, "what": self.what, "command": self.command,
-               "transfer": self.transfer, "run_dir": self.dir.display().to_string(),
-               "status": self.status, "val_accuracy": self.val, "val_macro_f1": self.f1,
-               "seconds": self.seconds})
-    }
-}
-
-/// A strategy to try: its command line (without --out and --json) and its cost in
-/// sample-epochs.
+/// A strategy to try: its run and its cost in sample-epochs.
 struct Try {
     name: &'static str,
     what: String,
-    command: &'static str,
     transfer: bool,
-    args: Vec<String>,
+    job: Job,
     work: f64,
 }
 
@@ -127,7 +125,7 @@ fn absolute_spec(spec: &str) -> String {
 /// Number of samples in a labelled or unlabelled data spec (images or arrays).
 fn count(spec: &str) -> anyhow::Result<usize> {
     let p = Path::new(spec);
-    if p.exists() && graft::image_data::is_image_source(p) {
+    if p.exists() && crate::image_data::is_image_source(p) {
         let ds = graft_data::image_folder::ImageDataset::open_with(
             p,
             graft_data::image_folder::OpenOptions { min_classes: 1 },
@@ -145,14 +143,6 @@ fn epochs_for(samples: usize, batch: usize, steps: usize, lo: usize, hi: usize) 
     steps.div_ceil(per_epoch).clamp(lo, hi)
 }
 
-fn s<T: ToString>(v: T) -> String {
-    v.to_string()
-}
-
-fn interrupted() -> bool {
-    crate::interrupt::stop_flag().load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// A trial given less time than this could not even load its data.
 const MIN_TRIAL_SECONDS: f64 = 5.0;
 
@@ -160,22 +150,23 @@ const MIN_TRIAL_SECONDS: f64 = 5.0;
 const MAX_ADAPT_SOURCE: usize = 5000;
 
 struct Search<'a> {
-    a: &'a Args,
+    a: &'a AutoSpec,
     dir: PathBuf,
     budget: Budget,
     rows: Vec<Row>,
-    /// --seed, --device and --threads of every trial.
-    common: Vec<String>,
-    /// --device and --threads (a recipe carries its seed).
-    machine: Vec<String>,
-    quiet: bool,
+    /// Device, threads and decode size of every trial.
+    rt: &'a Runtime,
+    obs: &'a mut dyn Observer,
+    cancel: &'a CancelToken,
 }
 
 impl Search<'_> {
-    fn say(&self, msg: String) {
-        if !self.quiet {
-            eprintln!("{msg}");
-        }
+    fn say(&mut self, msg: String) {
+        self.obs.info(&msg);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// Time to keep for training the best finished strategy again on all the labels: twice
@@ -204,11 +195,12 @@ impl Search<'_> {
         let slug = t.name.replace([' ', '+'], "-");
         let dir = self.dir.join("trials").join(&slug);
         let left = self.budget.left().as_secs_f64();
-        let need = self.budget.estimate(t.command, t.work);
+        let command = t.job.command();
+        let need = self.budget.estimate(command, t.work);
         let mut row = Row {
             name: t.name.to_string(),
             what: t.what,
-            command: t.command,
+            command,
             transfer: t.transfer,
             dir: dir.clone(),
             status: String::new(),
@@ -224,7 +216,7 @@ impl Search<'_> {
                 return Ok(None);
             }
         }
-        if interrupted() {
+        if self.interrupted() {
             row.status = "skipped: interrupted".into();
             self.rows.push(row);
             return Ok(None);
@@ -239,18 +231,15 @@ impl Search<'_> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
-        let mut args = vec![s(t.command)];
-        args.extend(t.args);
-        args.extend(self.common.iter().cloned());
         let limit = Duration::from_secs_f64((left - self.reserve()).max(1.0));
-        let (ended, secs) = trial::run(&args, &dir, limit)?;
+        let (ended, secs) = trial::run(t.job, &dir, limit, self.rt, self.cancel)?;
         row.seconds = secs;
         match ended {
-            Ended::Finished(v) => {
-                row.val = v["accuracy"].as_f64();
-                row.f1 = v["macro_f1"].as_f64();
+            Ended::Finished { accuracy, macro_f1 } => {
+                row.val = accuracy;
+                row.f1 = macro_f1;
                 row.status = "finished".into();
-                self.budget.learn(t.command, t.work, secs);
+                self.budget.learn(command, t.work, secs);
             }
             Ended::OutOfTime => row.status = "stopped: out of budget".into(),
             Ended::Interrupted => row.status = "interrupted".into(),
@@ -268,8 +257,59 @@ impl Search<'_> {
     }
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    let quiet = a.json;
+/// What a search found, as `graft auto --json` prints it (and `auto.json` keeps it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AutoResult {
+    pub command: &'static str,
+    pub run_dir: String,
+    pub model: String,
+    pub data: String,
+    pub labelled: usize,
+    pub held_out: usize,
+    pub budget_seconds: f64,
+    pub seconds: f64,
+    pub baseline_val_accuracy: Option<f64>,
+    pub rows: Vec<Row>,
+    pub winner: Winner,
+    pub warnings: Vec<String>,
+    pub seed: u64,
+    /// The caller's cancel token was set: the rows after the interrupted one were skipped.
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+/// The strategy chosen on the held-out labels, and where its recipe and final run are.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Winner {
+    pub strategy: String,
+    pub command: &'static str,
+    pub val_accuracy: Option<f64>,
+    pub recipe: String,
+    /// The command line that repeats it.
+    pub rerun: String,
+    /// The run trained again on all the labels (or the adapted run itself).
+    pub run_dir: Option<String>,
+    pub test_accuracy: Option<f64>,
+}
+
+/// Tries the strategies of `a` within its budget and keeps the winner. Cancelling through
+/// `cancel` stops the running trial (it saves a checkpoint), skips the rest and still returns
+/// the table so far, with [`AutoResult::interrupted`] set.
+pub fn run(
+    a: &AutoSpec,
+    rt: &Runtime,
+    obs: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<AutoResult, Error> {
+    run_inner(a, rt, obs, cancel).map_err(Error::from_anyhow)
+}
+
+fn run_inner(
+    a: &AutoSpec,
+    rt: &Runtime,
+    obs: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> anyhow::Result<AutoResult> {
     let budget = Budget::new(a.budget);
     if a.models.is_empty() || a.models.iter().any(|m| m.is_empty()) {
         bail!("--models: expected one or more model names, comma-separated");
@@ -296,25 +336,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let test = a.test.as_deref().map(absolute_spec);
     let source = a.source.as_deref().map(absolute_spec);
     let unlabelled = a.target_unlabelled.as_deref().map(absolute_spec);
-    let mut machine = vec![s("--device"), a.runtime.device.clone()];
-    if let Some(t) = a.runtime.threads {
-        machine.extend([s("--threads"), s(t)]);
-    }
-    if a.precision != Precision::Fp32 {
-        machine.extend([s("--precision"), a.precision.to_string()]);
-    }
-    let decode = graft::decode_size::for_new_run(super::runtime_args::decode_size());
-    machine.extend([s("--decode-size"), s(decode.name())]);
-    let mut common = vec![s("--seed"), s(a.seed)];
-    common.extend(machine.iter().cloned());
+    // Every trial and the final run decode as a new run would, whatever the caller asked.
+    let rt = Runtime {
+        decode_size: Some(crate::decode_size::for_new_run(rt.decode_size)),
+        ..rt.clone()
+    };
     let mut search = Search {
-        a: &a,
+        a,
         dir: dir.clone(),
         budget,
         rows: Vec::new(),
-        common,
-        machine,
-        quiet,
+        rt: &rt,
+        obs,
+        cancel,
     };
     search.say(format!(
         "graft auto: {} labelled target samples ({} to train on, {} held out to choose with), \
@@ -328,28 +362,31 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     ));
 
     // The model: the only one, or the best ranked.
-    let (model, mut weights) = choose_model(&a, &splits, &search)?;
+    let (model, mut weights) = choose_model(a, &splits, &mut search)?;
     let spec = find(&model)?;
     let stages = spec.stage_names();
 
     let target_epochs = epochs_for(splits.n_train, 32, 300, 10, 60);
-    let labelled = |extra: &[String]| {
-        let mut v = vec![
-            s("--model"),
-            model.clone(),
-            s("--data"),
-            splits.train.clone(),
-            // Measured on the held-out part at the last epoch, as the adaptation trials are:
-            // as `--val` it would also pick the epoch, flattering these trials.
-            s("--test"),
-            splits.val.clone(),
-            s("--epochs"),
-            s(target_epochs),
-            s("--batch-size"),
-            s(32),
-        ];
-        v.extend_from_slice(extra);
-        v
+    // A run on the training part of the labels, measured on the held-out part at the last
+    // epoch, as the adaptation trials are: as a validation set it would also pick the epoch,
+    // flattering these trials.
+    let labelled = |pretrain: bool, lr: f64, weights: Option<&str>| {
+        let mut t = if pretrain {
+            TrainSpec::pretrain(&model, &splits.train)
+        } else {
+            TrainSpec::finetune(&model, &splits.train)
+        }
+        .test(&splits.val)
+        .opts(TrainOpts {
+            epochs: target_epochs,
+            batch_size: 32,
+            lr,
+            seed: a.seed,
+            precision: a.precision,
+            ..TrainOpts::default()
+        });
+        t.weights = weights.map(str::to_string);
+        t
     };
     let target_work = (splits.n_train * target_epochs) as f64;
 
@@ -357,9 +394,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     search.attempt(Try {
         name: "target only",
         what: "from random weights, on the target labels only (the baseline)".into(),
-        command: "pretrain",
         transfer: false,
-        args: labelled(&[s("--lr"), s(0.03)]),
+        job: Job::Train(labelled(true, 0.03, None)),
         work: target_work,
     })?;
 
@@ -372,43 +408,39 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     // An adaptation run with `samples` source samples for `epochs`, and its cost.
-    let adapt_run = |samples: usize, epochs: usize, method: &[&str]| -> (Vec<String>, f64) {
-        let mut v = vec![s("--model"), model.clone()];
-        v.extend([s("--source"), source.clone().unwrap_or_default()]);
+    let adapt_run = |samples: usize, epochs: usize| -> (AdaptSpec, f64) {
+        let mut v = AdaptSpec::new();
+        v.model = Some(model.clone());
+        v.source = source.clone();
         if samples < n_source.unwrap_or(0) || a.source_samples.is_some() {
-            v.extend([s("--source-samples"), s(samples)]);
+            v.source_samples = Some(samples);
         }
         // Without unlabelled target data the source model is trained beside the training
         // part of the labels, their labels unused.
-        v.extend([
-            s("--target-unlabelled"),
-            unlabelled.clone().unwrap_or_else(|| splits.train.clone()),
-        ]);
-        if let Some(n) = a.target_samples {
-            v.extend([s("--target-samples"), s(n)]);
+        v.target_unlabelled = Some(unlabelled.clone().unwrap_or_else(|| splits.train.clone()));
+        v.target_samples = a.target_samples;
+        v.target_test = Some(splits.val.clone());
+        v.epochs = Some(epochs);
+        v.seed = Some(a.seed);
+        if a.precision != Precision::Fp32 {
+            v.precision = Some(a.precision);
         }
-        v.extend([
-            s("--target-test"),
-            splits.val.clone(),
-            s("--epochs"),
-            s(epochs),
-        ]);
-        v.extend(method.iter().map(s));
         // The before-and-after projection of the report would cost each trial seconds of the
         // budget; `--recipe` on the winner's recipe gives it.
-        v.extend([s("--projection-samples"), s(0)]);
+        v.projection_samples = 0;
         (v, (2 * samples * epochs) as f64)
     };
     if let (None, Some(n)) = (&weights, n_source) {
         // From random weights on plenty of labels: the rate `graft pretrain` is shown with.
         let epochs = epochs_for(n, 64, 1000, 3, 20);
-        let (args, work) = adapt_run(n, epochs, &["--method", "none", "--lr", "0.05"]);
+        let (mut job, work) = adapt_run(n, epochs);
+        job.method = Some("none".into());
+        job.lr = Some(0.05);
         if let Some(i) = search.attempt(Try {
             name: "source model",
             what: "trained on the source labels, used as it is".into(),
-            command: "adapt",
             transfer: true,
-            args,
+            job: Job::Adapt(job),
             work,
         })? {
             let r = &search.rows[i];
@@ -420,34 +452,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     // 3. Reusing the weights: probe, partial and full fine-tuning, cheapest first.
     if let Some(w) = &weights {
-        let from = |extra: &[&str]| {
-            let mut v = vec![s("--weights"), w.clone()];
-            v.extend(extra.iter().map(s));
-            labelled(&v)
-        };
         let mid = stages[(stages.len().saturating_sub(1)) / 2];
+        let mut probe = labelled(false, 0.05, Some(w));
+        probe.groups.freeze_backbone = true;
         search.attempt(Try {
             name: "linear probe",
             what: "a new head on the frozen pre-trained backbone".into(),
-            command: "finetune",
             transfer: true,
-            args: from(&["--head-only", "--lr", "0.05"]),
+            job: Job::Train(probe),
             work: target_work,
         })?;
         search.attempt(Try {
             name: "partial fine-tuning",
             what: format!("stages up to {mid} frozen, the later ones and a new head trained"),
-            command: "finetune",
             transfer: true,
-            args: from(&["--freeze-until", mid, "--lr", "0.01"]),
+            job: Job::Train(labelled(false, 0.01, Some(w)).freeze_until(mid)),
             work: target_work,
         })?;
         search.attempt(Try {
             name: "full fine-tuning",
             what: "every layer trained from the pre-trained weights".into(),
-            command: "finetune",
             transfer: true,
-            args: from(&["--lr", "0.01"]),
+            job: Job::Train(labelled(false, 0.01, Some(w))),
             work: target_work,
         })?;
     }
@@ -459,42 +485,44 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         // already classifies the source, so a light adversarial term (TLlib's trade-off 1 is
         // meant for training from scratch) keeps its classifier from being pulled apart.
         let n = n_source.unwrap_or(0).min(MAX_ADAPT_SOURCE);
-        let domain_run = |m: &[&str]| {
-            let (mut v, work) = adapt_run(n, epochs_for(n, 64, 1000, 3, 20), m);
-            if let Some(w) = &weights {
-                v.extend([s("--weights"), w.clone()]);
-                if m.contains(&"dann") || m.contains(&"cdan+e") {
-                    v.extend([s("--domain-weight"), s(0.1)]);
-                }
-            }
-            (v, work)
-        };
-        let domain: [(&'static str, &str, &[&str]); 3] = [
+        let domain: [(&'static str, &str, &str, bool); 3] = [
             (
                 "self-training",
                 "source and confident target pseudo-labels",
-                &["--method", "self-training", "--pseudo-threshold", "0.95"],
+                "self-training",
+                true,
             ),
             (
                 "DANN",
                 "features made domain-invariant adversarially (Ganin et al. 2016)",
-                &["--method", "dann"],
+                "dann",
+                false,
             ),
             (
                 "CDAN+E + self-training",
                 "class-conditional adversarial alignment (Long et al. 2018) and pseudo-labels",
-                &["--method", "cdan+e", "--pseudo-threshold", "0.95"],
+                "cdan+e",
+                true,
             ),
         ];
         let mut adapted: Vec<usize> = Vec::new();
-        for (name, what, m) in domain {
-            let (args, work) = domain_run(m);
+        for (name, what, method, pseudo) in domain {
+            let (mut job, work) = adapt_run(n, epochs_for(n, 64, 1000, 3, 20));
+            job.method = Some(method.into());
+            if pseudo {
+                job.pseudo_threshold = Some(0.95);
+            }
+            if let Some(w) = &weights {
+                job.weights = Some(w.clone());
+                if method == "dann" || method == "cdan+e" {
+                    job.domain_weight = Some(0.1);
+                }
+            }
             if let Some(i) = search.attempt(Try {
                 name,
                 what: what.into(),
-                command: "adapt",
                 transfer: true,
-                args,
+                job: Job::Adapt(job),
                 work,
             })? {
                 adapted.push(i);
@@ -510,9 +538,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             search.attempt(Try {
                 name: "adapted + fine-tuning",
                 what: format!("the {base} model fine-tuned on the target labels"),
-                command: "finetune",
                 transfer: true,
-                args: labelled(&[s("--weights"), w, s("--lr"), s(0.01)]),
+                job: Job::Train(labelled(false, 0.01, Some(&w))),
                 work: target_work,
             })?;
         }
@@ -523,9 +550,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 /// The model to use: the only candidate, or the one LogME ranks first.
 fn choose_model(
-    a: &Args,
+    a: &AutoSpec,
     splits: &split::Splits,
-    search: &Search,
+    search: &mut Search,
 ) -> anyhow::Result<(String, Option<String>)> {
     let w = |i: usize| a.weights.get(i).map(|w| absolute_spec(w));
     if a.models.len() == 1 {
@@ -538,29 +565,18 @@ fn choose_model(
         ));
         return Ok((a.models[0].clone(), w(0)));
     }
-    let mut args = vec![
-        s("rank"),
-        s("--models"),
-        a.models.join(","),
-        s("--weights"),
-        a.weights
-            .iter()
-            .map(|w| absolute_spec(w))
-            .collect::<Vec<_>>()
-            .join(","),
-        s("--data"),
-        splits.all.clone(),
-    ];
-    args.extend(search.machine.iter().cloned());
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args(&args)
-        .arg("--json")
-        .stderr(std::process::Stdio::null())
-        .output()
-        .context("ranking the models")?;
-    let top = serde_json::from_slice::<Value>(&out.stdout)
+    let spec = crate::rank::RankSpec {
+        models: a.models.clone(),
+        weights: a.weights.iter().map(|w| absolute_spec(w)).collect(),
+        stages: Vec::new(),
+        data: PathBuf::from(&splits.all),
+        score: crate::rank::Score::Logme,
+        batch_size: 32,
+        text: Default::default(),
+    };
+    let top = crate::rank::run(&spec, search.rt, &mut crate::Silent)
         .ok()
-        .and_then(|v| v["candidates"][0]["model"].as_str().map(str::to_string));
+        .and_then(|r| r.candidates.first().map(|c| c.model.clone()));
     match top.and_then(|m| a.models.iter().position(|x| *x == m)) {
         Some(i) => {
             search.say(format!("  ranked by LogME: {} first", a.models[i]));
@@ -576,11 +592,11 @@ fn choose_model(
 /// The winner trained again on all the labels (or, for an adaptation, measured as it is), the
 /// table, the warnings and the files.
 fn finish(
-    search: Search,
+    mut search: Search,
     splits: &split::Splits,
     test: Option<&str>,
     model: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<AutoResult> {
     let baseline = search.rows.first().and_then(|r| r.val);
     let mut warnings = Vec::new();
     for r in search.rows.iter().filter(|r| r.transfer) {
@@ -608,7 +624,7 @@ fn finish(
         (r.name.clone(), r.command, r.dir.clone())
     };
     // The winner's recipe, on all the labels and measured on the test set.
-    let recipe_path = win_dir.join("recipe.toml");
+    let recipe_path = crate::RunDir::new(&win_dir).recipe();
     let text = std::fs::read_to_string(&recipe_path)
         .with_context(|| format!("reading {}", recipe_path.display()))?;
     let mut recipe: toml::Table = toml::from_str(&text)
@@ -623,21 +639,14 @@ fn finish(
         };
         write_toml(&winner_path, &recipe)?;
         if let Some(t) = test {
-            let out = std::process::Command::new(std::env::current_exe()?)
-                .arg("eval")
-                .arg(&win_dir)
-                .args(["--data", t, "--json"])
-                .output()
-                .context("measuring the winner on the test set")?;
-            test_accuracy = serde_json::from_slice::<Value>(&out.stdout)
-                .ok()
-                .and_then(|v| v["accuracy"].as_f64());
-            if test_accuracy.is_none() {
-                let e = String::from_utf8_lossy(&out.stderr);
-                warnings.push(format!(
-                    "measuring {win_name} on {t} failed: {}",
-                    e.lines().last().unwrap_or("no message")
-                ));
+            let spec = crate::eval::EvalSpec {
+                run_dir: win_dir.clone(),
+                data: t.to_string(),
+                batch_size: 64,
+            };
+            match crate::eval::run(&spec, search.rt, &mut crate::Silent) {
+                Ok(m) => test_accuracy = Some(m.accuracy),
+                Err(e) => warnings.push(format!("measuring {win_name} on {t} failed: {e:#}")),
             }
             final_dir = Some(win_dir.clone());
         }
@@ -657,20 +666,26 @@ fn finish(
             std::fs::remove_dir_all(&fdir)
                 .with_context(|| format!("clearing {}", fdir.display()))?;
         }
-        let mut args = vec![s(win_cmd), s("--recipe"), winner_path.display().to_string()];
-        args.extend(search.machine.iter().cloned());
+        let command = if win_cmd == "pretrain" {
+            crate::train::TrainCommand::Pretrain
+        } else {
+            crate::train::TrainCommand::Finetune
+        };
+        let mut again = TrainSpec::resume(command, &fdir);
+        again.start = crate::train::Start::Recipe(winner_path.clone());
         search.say(format!(
             "  training {win_name} again on all {} labels",
             splits.n_train + splits.n_val
         ));
-        let ended = if interrupted() {
+        let ended = if search.interrupted() {
             Ended::Interrupted
         } else {
-            trial::run(&args, &fdir, Duration::from_secs_f64(left.max(1.0)))?.0
+            let limit = Duration::from_secs_f64(left.max(1.0));
+            trial::run(Job::Train(again), &fdir, limit, search.rt, search.cancel)?.0
         };
         match ended {
-            Ended::Finished(v) => {
-                test_accuracy = v["accuracy"].as_f64();
+            Ended::Finished { accuracy, .. } => {
+                test_accuracy = accuracy;
                 final_dir = Some(fdir);
             }
             Ended::OutOfTime => warnings.push(format!(
@@ -685,85 +700,35 @@ fn finish(
         }
     }
     let used = search.budget.used().as_secs_f64();
-    let results = json!({
-        "command": "auto",
-        "run_dir": search.dir.display().to_string(),
-        "model": model,
-        "data": search.a.data,
-        "labelled": splits.n_train + splits.n_val,
-        "held_out": splits.n_val,
-        "budget_seconds": search.budget.total().as_secs_f64(),
-        "seconds": used,
-        "baseline_val_accuracy": baseline,
-        "rows": search.rows.iter().map(Row::json).collect::<Vec<_>>(),
-        "winner": {
-            "strategy": win_name,
-            "command": win_cmd,
-            "val_accuracy": search.rows[best].val,
-            "recipe": winner_path.display().to_string(),
-            "rerun": format!("graft {win_cmd} --recipe {}", winner_path.display()),
-            "run_dir": final_dir.as_ref().map(|d| d.display().to_string()),
-            "test_accuracy": test_accuracy,
+    let results = AutoResult {
+        command: "auto",
+        run_dir: search.dir.display().to_string(),
+        model: model.to_string(),
+        data: search.a.data.clone(),
+        labelled: splits.n_train + splits.n_val,
+        held_out: splits.n_val,
+        budget_seconds: search.budget.total().as_secs_f64(),
+        seconds: used,
+        baseline_val_accuracy: baseline,
+        winner: Winner {
+            strategy: win_name,
+            command: win_cmd,
+            val_accuracy: search.rows[best].val,
+            recipe: winner_path.display().to_string(),
+            rerun: format!("graft {win_cmd} --recipe {}", winner_path.display()),
+            run_dir: final_dir.as_ref().map(|d| d.display().to_string()),
+            test_accuracy,
         },
-        "warnings": warnings,
-        "seed": search.a.seed,
-    });
+        rows: search.rows,
+        warnings,
+        seed: search.a.seed,
+        interrupted: search.cancel.is_cancelled(),
+    };
     graft_data::atomic::write_atomic_bytes(
         &search.dir.join("auto.json"),
         serde_json::to_string_pretty(&results)?.as_bytes(),
     )?;
-    if search.quiet {
-        println!("{results}");
-        return exit_if_interrupted();
-    }
-    println!(
-        "\n{:<24} {:>9}  {:>8}  status",
-        "strategy", "held-out", "seconds"
-    );
-    for r in &search.rows {
-        let flag = match (r.transfer, r.val, baseline) {
-            (true, Some(v), Some(b)) if v < b => "  <- negative transfer",
-            _ => "",
-        };
-        println!(
-            "{:<24} {:>9}  {:>8.1}  {}{flag}",
-            r.name,
-            r.val.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v)),
-            r.seconds,
-            r.status
-        );
-    }
-    println!(
-        "\nwinner: {win_name} ({:.2}% on the held-out target labels){}",
-        100.0 * search.rows[best].val.unwrap_or(0.0),
-        test_accuracy.map_or(String::new(), |t| format!(
-            ", {:.2}% on the test set",
-            100.0 * t
-        ))
-    );
-    println!(
-        "recipe: {}  (repeat: graft {win_cmd} --recipe {})",
-        winner_path.display(),
-        winner_path.display()
-    );
-    for w in &warnings {
-        println!("warning: {w}");
-    }
-    println!(
-        "{:.0} s of the {:.0} s budget used",
-        used,
-        search.budget.total().as_secs_f64()
-    );
-    exit_if_interrupted()
-}
-
-/// After Ctrl-C the table so far is written, and graft exits with 130 as every command does.
-fn exit_if_interrupted() -> anyhow::Result<()> {
-    if interrupted() {
-        eprintln!("interrupted: the strategies tried so far are in auto.json");
-        std::process::exit(130);
-    }
-    Ok(())
+    Ok(results)
 }
 
 fn write_toml(path: &Path, t: &toml::Table) -> anyhow::Result<()> {

@@ -2,9 +2,9 @@
 //! chooses the winner, and the whole (the winner is trained again on it). Written as files that
 //! every command reads: CSV manifests for images, .npz for arrays.
 
+use crate::image_data::is_image_source;
+use crate::weights_file::csv_field;
 use anyhow::{bail, Context};
-use graft::image_data::is_image_source;
-use graft::weights_file::csv_field;
 use graft_data::arrays::open_array_spec;
 use graft_data::image_folder::ImageDataset;
 use graft_data::npy::{write_npz, NpyOut};
