@@ -11,8 +11,8 @@ use graft_data::synth_digits::{render_with, DigitDomain, RenderOptions};
 use graft_nn::models::find;
 use graft_nn::train::adapt::{AdaptConfig, Adapter, DomainLoss, SelfTraining};
 use graft_nn::train::{
-    Augment, BnMode, GroupSpec, ImageTensors, InputSpec, OptimizerSpec, RunFiles, Schedule,
-    TrainConfig, Trainer,
+    Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, RunFiles, Samples, Schedule, TrainConfig,
+    Trainer,
 };
 use graft_nn::transfer::PseudoLabelRule;
 use std::sync::atomic::AtomicBool;
@@ -21,11 +21,11 @@ use tch::Device;
 
 const STEPS: usize = 16;
 
-fn digits(domain: DigitDomain, n: usize, side: usize, seed: u64) -> ImageTensors {
+fn digits(domain: DigitDomain, n: usize, side: usize, seed: u64) -> Samples {
     let opts = RenderOptions { side };
     let d = render_with(domain, n, seed, &opts).expect("valid render options");
     let names = (0..10).map(|c| c.to_string()).collect();
-    ImageTensors::from_hwc_u8(
+    Samples::from_hwc_u8(
         &d.pixels,
         [n, side, side, 3],
         d.labels,

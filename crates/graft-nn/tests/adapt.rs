@@ -11,8 +11,8 @@ use graft_nn::train::adapt::{
     AdaptConfig, Adapter, DeltaSpec, DomainLoss, L2SpSpec, Selection, SelfTraining,
 };
 use graft_nn::train::{
-    evaluate, Augment, BnMode, GroupSpec, ImageTensors, InputSpec, OptimizerSpec, RunFiles,
-    Schedule, TrainConfig, Trainer,
+    evaluate, Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, RunFiles, Samples, Schedule,
+    TrainConfig, Trainer,
 };
 use graft_nn::transfer::PseudoLabelRule;
 use graft_nn::NnError;
@@ -30,10 +30,10 @@ fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
     RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn digits(domain: DigitDomain, n: usize, seed: u64) -> ImageTensors {
+fn digits(domain: DigitDomain, n: usize, seed: u64) -> Samples {
     let d = render(domain, n, seed);
     let names = (0..10).map(|c| c.to_string()).collect();
-    ImageTensors::from_hwc_u8(&d.pixels, [n, 28, 28, 3], d.labels, names, domain.name()).unwrap()
+    Samples::from_hwc_u8(&d.pixels, [n, 28, 28, 3], d.labels, names, domain.name()).unwrap()
 }
 
 fn lenet(vs: &VarStore) -> Box<dyn Backbone> {
@@ -65,9 +65,9 @@ fn config(epochs: usize, seed: u64) -> TrainConfig {
 }
 
 struct Data {
-    source: ImageTensors,
-    target: ImageTensors,
-    test: ImageTensors,
+    source: Samples,
+    target: Samples,
+    test: Samples,
 }
 
 /// Trains LeNet under `cfg` with `adapt` and returns the target test accuracy.
@@ -103,7 +103,7 @@ fn target_accuracy_with(d: &Data, adapt: AdaptConfig, cfg: TrainConfig) -> f64 {
 /// Two classes in 5 dimensions: feature 0 is informative in both domains, feature 1 is more
 /// informative but shifted by `shift` in the target (the domain shift), the rest is noise. A
 /// model trained on the source alone leans on feature 1 and fails on the target.
-fn shifted_vectors(n: usize, shift: f32, seed: u64) -> ImageTensors {
+fn shifted_vectors(n: usize, shift: f32, seed: u64) -> Samples {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut normal = || {
         let (u, v): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
@@ -121,7 +121,7 @@ fn shifted_vectors(n: usize, shift: f32, seed: u64) -> ImageTensors {
         y.push(label);
     }
     let names = vec!["0".to_string(), "1".to_string()];
-    ImageTensors::from_features(&x, n, 5, y, names, format!("vectors shifted by {shift}")).unwrap()
+    Samples::from_features(&x, n, 5, y, names, format!("vectors shifted by {shift}")).unwrap()
 }
 
 /// Target test accuracy of an MLP trained on the shifted vectors with `adapt`.
@@ -198,8 +198,8 @@ fn dann_beats_source_only_from_mnist_to_usps() {
         return;
     };
     let _g = rng_lock();
-    let load = |spec: String| -> ImageTensors {
-        ImageTensors::from_arrays(&graft_data::arrays::open_array_spec(&spec).unwrap()).unwrap()
+    let load = |spec: String| -> Samples {
+        Samples::from_arrays(&graft_data::arrays::open_array_spec(&spec).unwrap()).unwrap()
     };
     let mnist = load(mnist.display().to_string());
     let mut pick: Vec<i64> = (0..mnist.len() as i64).collect();

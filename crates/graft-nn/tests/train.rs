@@ -8,7 +8,7 @@ use graft_nn::train::loss_scale::LossScale;
 use graft_nn::train::optim::Optimizer;
 use graft_nn::train::params::Param;
 use graft_nn::train::{
-    Augment, BnMode, Event, GroupSpec, ImageTensors, InputSpec, OptimizerSpec, RunFiles, Schedule,
+    Augment, BnMode, Event, GroupSpec, InputSpec, OptimizerSpec, RunFiles, Samples, Schedule,
     TrainConfig, Trainer,
 };
 use graft_nn::NnError;
@@ -113,7 +113,7 @@ fn optimisers_follow_pytorch_step_for_step() {
 }
 
 /// Two classes of 28x28 digits-like images: a bright bar on the left or on the right.
-fn bars(n: usize, seed: i64) -> ImageTensors {
+fn bars(n: usize, seed: i64) -> Samples {
     tch::manual_seed(seed);
     let noise = Tensor::rand([n as i64, 1, 28, 28], (Kind::Float, Device::Cpu))
         .f_mul_scalar(0.3)
@@ -133,7 +133,7 @@ fn bars(n: usize, seed: i64) -> ImageTensors {
         })
         .collect();
     let x = (Tensor::cat(&imgs, 0) + noise).clamp(0.0, 1.0);
-    ImageTensors::new(
+    Samples::new(
         x,
         labels,
         vec!["left".into(), "right".into()],
@@ -427,7 +427,7 @@ fn an_mlp_learns_on_feature_vectors() {
         + Tensor::randn([n as i64, d as i64], (Kind::Float, Device::Cpu));
     let xs = Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
     let names = vec!["a".to_string(), "b".into(), "c".into()];
-    let data = ImageTensors::from_features(&xs, n, d, labels, names, "blobs").unwrap();
+    let data = Samples::from_features(&xs, n, d, labels, names, "blobs").unwrap();
     let mut vs = VarStore::new(Device::Cpu);
     let m = graft_nn::models::mlp::Mlp::new(&vs.root(), d as i64, &[32], 0.1, Some(3)).unwrap();
     let mut cfg = config(30, None);

@@ -14,8 +14,8 @@ use graft_data::synth_digits::{render, DigitDomain, DigitImages};
 use graft_nn::models::find;
 use graft_nn::train::adapt::{AdaptConfig, Adapter, DomainLoss, SelfTraining};
 use graft_nn::train::{
-    evaluate, features, Augment, BnMode, GroupSpec, ImageTensors, InputSpec, OptimizerSpec,
-    Schedule, TrainConfig, Trainer,
+    evaluate, features, Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, Samples, Schedule,
+    TrainConfig, Trainer,
 };
 use graft_nn::transfer::PseudoLabelRule;
 use graft_nn::NnError;
@@ -123,9 +123,9 @@ const LABELLED_SEED: u64 = 0x7a6;
 const UNLABELLED_SEED: u64 = 0xada;
 const TEST_SEED: u64 = 0x7e57;
 
-fn tensors(d: &DigitImages, name: &str) -> anyhow::Result<ImageTensors> {
+fn tensors(d: &DigitImages, name: &str) -> anyhow::Result<Samples> {
     let classes = (0..10).map(|c| c.to_string()).collect();
-    Ok(ImageTensors::from_hwc_u8(
+    Ok(Samples::from_hwc_u8(
         &d.pixels,
         [d.len(), d.side, d.side, 3],
         d.labels.clone(),
@@ -171,10 +171,10 @@ pub struct Row {
 fn train_row(
     dir: &Path,
     init: Option<&Path>,
-    train: &ImageTensors,
-    test: &ImageTensors,
+    train: &Samples,
+    test: &Samples,
     cfg: TrainConfig,
-    adapt: Option<(&ImageTensors, AdaptConfig)>,
+    adapt: Option<(&Samples, AdaptConfig)>,
     obs: &mut dyn Observer,
     cancel: &CancelToken,
     label: &str,
@@ -349,13 +349,13 @@ fn run_inner(
             true,
         )?;
         let input = config(1, 1, 0.1, GroupSpec::default(), a.seed).input;
-        let to_matrix = |d: &ImageTensors| -> anyhow::Result<graft_linalg::Matrix> {
+        let to_matrix = |d: &Samples| -> anyhow::Result<graft_linalg::Matrix> {
             let f = features(loaded.model.as_ref(), &input, d, Device::Cpu, 256)?;
             let (n, dim) = (f.size()[0] as usize, f.size()[1] as usize);
             let v = Vec::<f32>::try_from(f.f_flatten(0, -1)?)?;
             Ok(graft_linalg::Matrix::from_f32(n, dim, &v)?)
         };
-        let labels = |d: &ImageTensors| d.labels.iter().map(|&l| l as usize).collect::<Vec<_>>();
+        let labels = |d: &Samples| d.labels.iter().map(|&l| l as usize).collect::<Vec<_>>();
         let head = graft_linalg::LogisticRegression {
             c: graft_linalg::CSpec::Auto,
             standardize: true,

@@ -6,7 +6,7 @@ use crate::observe::Observer;
 use crate::Runtime;
 use anyhow::bail;
 use graft_nn::precision::{Autocast, Precision};
-use graft_nn::train::{evaluate, ImageTensors};
+use graft_nn::train::{evaluate, Samples};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,7 @@ pub fn open_for(
     labelled: bool,
     threads: usize,
     obs: &mut dyn Observer,
-) -> anyhow::Result<ImageTensors> {
+) -> anyhow::Result<Samples> {
     match &run.kind {
         RunInput::Images { pre, image_size } => {
             crate::image_data::open(spec, pre, *image_size, threads, run.decode_size, obs)
@@ -94,7 +94,7 @@ pub fn run(spec: &EvalSpec, rt: &Runtime, obs: &mut dyn Observer) -> anyhow::Res
 
 fn same_classes(
     spec: &str,
-    data: &ImageTensors,
+    data: &Samples,
     classes: &[String],
     run_dir: &Path,
 ) -> anyhow::Result<()> {

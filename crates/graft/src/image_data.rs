@@ -10,7 +10,7 @@ use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::image_io::DecodeSize;
 use graft_data::loader::{image_batches, LoaderOptions};
 use graft_data::preprocess::{ColorMode, Normalization, Preprocess};
-use graft_nn::train::ImageTensors;
+use graft_nn::train::Samples;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,11 +60,11 @@ pub fn open(
     threads: usize,
     decode_size: DecodeSize,
     obs: &mut dyn Observer,
-) -> anyhow::Result<ImageTensors> {
+) -> anyhow::Result<Samples> {
     let path = Path::new(spec);
     if !path.exists() || !is_image_source(path) {
         let ds = open_array_spec(spec).with_context(|| format!("reading {spec}"))?;
-        return Ok(ImageTensors::from_arrays(&ds)?);
+        return Ok(Samples::from_arrays(&ds)?);
     }
     let ds = Arc::new(
         ImageDataset::open_with(path, OpenOptions { min_classes: 1 })
@@ -97,7 +97,7 @@ pub fn open(
     let n = labels.len() as i64;
     let images =
         tch::Tensor::from_slice(&pixels).f_view([n, c as i64, side as i64, side as i64])?;
-    let mut t = ImageTensors::new(images, labels, ds.classes.clone(), spec.to_string())?;
+    let mut t = Samples::new(images, labels, ds.classes.clone(), spec.to_string())?;
     t.center_fraction = fraction;
     Ok(t)
 }

@@ -8,7 +8,7 @@ use crate::Runtime;
 use anyhow::{bail, Context};
 use graft_data::image_io::load_preprocessed_with;
 use graft_nn::precision::Autocast;
-use graft_nn::train::{predict_proba, ImageTensors};
+use graft_nn::train::{predict_proba, Samples};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -45,7 +45,7 @@ pub struct Prediction {
 }
 
 /// One batch of inputs as the run's model takes them, with a name (and text) for each.
-type Batch = (ImageTensors, Vec<(String, Option<String>)>);
+type Batch = (Samples, Vec<(String, Option<String>)>);
 
 /// The inputs of `spec`: all the images in one batch, or one batch per file of texts.
 fn inputs(
@@ -66,7 +66,7 @@ fn inputs(
             let n = spec.files.len() as i64;
             let c = store.channels() as i64;
             let images = tch::Tensor::from_slice(&pixels).f_view([n, c, side, side])?;
-            let mut data = ImageTensors::new(
+            let mut data = Samples::new(
                 images,
                 vec![-1; n as usize],
                 run.classes.clone(),

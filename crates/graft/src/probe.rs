@@ -123,13 +123,13 @@ fn mlp_predict(
     test: &Labelled,
 ) -> anyhow::Result<Vec<usize>> {
     use graft_nn::train::{
-        Augment, BnMode, GroupSpec, ImageTensors, InputSpec, OptimizerSpec, RunFiles, Schedule,
+        Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, RunFiles, Samples, Schedule,
         TrainConfig, Trainer,
     };
-    let to_set = |l: &Labelled| -> anyhow::Result<ImageTensors> {
+    let to_set = |l: &Labelled| -> anyhow::Result<Samples> {
         let x: Vec<f32> = l.x.data().iter().map(|&v| v as f32).collect();
         let y = l.y.iter().map(|&c| c as i64).collect();
-        Ok(ImageTensors::from_features(
+        Ok(Samples::from_features(
             &x,
             l.x.rows(),
             l.x.cols(),

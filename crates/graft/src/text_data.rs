@@ -6,7 +6,7 @@ use crate::observe::Observer;
 use crate::text_features::TextArgs;
 use anyhow::Context;
 use graft_data::text::{open_text, TextOptions, TextTokenizer};
-use graft_nn::train::ImageTensors;
+use graft_nn::train::Samples;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -48,7 +48,7 @@ pub fn open(
     recipe: &TextRecipe,
     labelled: bool,
     obs: &mut dyn Observer,
-) -> anyhow::Result<ImageTensors> {
+) -> anyhow::Result<Samples> {
     let p = Path::new(path);
     let ds = open_text(p, &recipe.options(labelled))
         .with_context(|| format!("reading the texts at {path}"))?;
@@ -69,7 +69,7 @@ pub fn open(
             ds.skipped_empty
         ));
     }
-    Ok(ImageTensors::from_tokens(
+    Ok(Samples::from_tokens(
         &b.ids,
         &b.attention_mask,
         &b.type_ids,

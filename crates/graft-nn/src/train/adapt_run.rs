@@ -6,7 +6,7 @@ use super::state::{self, AdaptProgress, AdaptRecord};
 use super::target::{label_table, target_batch};
 use super::{AdaptConfig, DomainLoss, Selection};
 use crate::models::Backbone;
-use crate::train::data::ImageTensors;
+use crate::train::data::Samples;
 use crate::train::engine::{
     batching, check_training_set, derive_seed, epoch_order, features, predict_proba, Event,
     RunFiles,
@@ -156,7 +156,7 @@ impl<'a> Adapter<'a> {
     /// DELTA's stages and channel attention (Li et al. 2019, sec. 3), from the reference model
     /// on up to 4 batches of 64 source samples in evaluation views. Deterministic, so a resumed
     /// run computes the same attention again instead of storing it.
-    fn build_delta(&self, train: &ImageTensors) -> Result<Option<Delta>> {
+    fn build_delta(&self, train: &Samples) -> Result<Option<Delta>> {
         let Some(spec) = &self.cfg.delta else {
             return Ok(None);
         };
@@ -250,7 +250,7 @@ impl<'a> Adapter<'a> {
 
     /// Pseudo-labels for `epoch` from the current model, unless already chosen (a resumed run
     /// keeps those of its checkpoint).
-    fn pseudo_labels(&mut self, epoch: usize, target: &ImageTensors) -> Result<()> {
+    fn pseudo_labels(&mut self, epoch: usize, target: &Samples) -> Result<()> {
         let Some(st) = &self.cfg.self_training else {
             return Ok(());
         };
@@ -273,11 +273,11 @@ impl<'a> Adapter<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn fit(
         &mut self,
-        train: &ImageTensors,
+        train: &Samples,
         weights: Option<&[f32]>,
-        target: &ImageTensors,
-        val: Option<&ImageTensors>,
-        monitor: Option<&ImageTensors>,
+        target: &Samples,
+        val: Option<&Samples>,
+        monitor: Option<&Samples>,
         files: &RunFiles,
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(AdaptEvent<'_>),
@@ -495,10 +495,10 @@ impl<'a> Adapter<'a> {
         epoch: usize,
         started: Instant,
         sched: &crate::train::schedule::LrSchedule,
-        train: &ImageTensors,
-        target: &ImageTensors,
-        val: Option<&ImageTensors>,
-        monitor: Option<&ImageTensors>,
+        train: &Samples,
+        target: &Samples,
+        val: Option<&Samples>,
+        monitor: Option<&Samples>,
     ) -> Result<AdaptRecord> {
         let t = &self.trainer;
         let (sum, correct, seen, dsum, dacc, dsteps) = self.progress.partial;
@@ -551,13 +551,13 @@ impl<'a> Adapter<'a> {
     /// Deep embedded validation of the current model (at most 500 samples of each set).
     pub fn dev(
         &self,
-        train: &ImageTensors,
-        target: &ImageTensors,
-        val: &ImageTensors,
+        train: &Samples,
+        target: &Samples,
+        val: &Samples,
     ) -> Result<super::DevEstimate> {
         let t = &self.trainer;
         let _autocast = t.autocast();
-        let sub = |d: &ImageTensors| -> Result<Tensor> {
+        let sub = |d: &Samples| -> Result<Tensor> {
             let m = d.len().min(500);
             let idx: Vec<i64> = (0..m).map(|i| (i * d.len() / m) as i64).collect();
             features(t.model, &t.cfg.input, &d.select(&idx)?, t.device, 256)
@@ -632,7 +632,7 @@ impl<'a> Adapter<'a> {
     }
 
     /// AdaBN: the BatchNorm statistics re-estimated on the target (evaluation views).
-    pub fn adabn(&self, target: &ImageTensors) -> Result<AdaBnReport> {
+    pub fn adabn(&self, target: &Samples) -> Result<AdaBnReport> {
         let t = &self.trainer;
         let mut batches = Vec::new();
         for start in (0..target.len()).step_by(128) {

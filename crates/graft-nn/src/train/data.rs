@@ -1,5 +1,6 @@
-//! Training data held in memory as one tensor of stored pixels: fine-tuning sets are small, and
-//! keeping decoded images lets every epoch draw new random crops without decoding again.
+//! Training data held in memory as one tensor of stored samples (pixels, tokens or vectors):
+//! fine-tuning sets are small, and keeping decoded images lets every epoch draw new random
+//! crops without decoding again.
 
 use crate::{NnError, Result};
 use graft_data::ArrayDataset;
@@ -8,9 +9,25 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
-/// `N` images `(C, H, W)` with their labels. Pixels are `u8` (0..255) or `f32` in [0, 1].
+/// What a set's samples are. Explicit, so that no code guesses it from a tensor's dtype or
+/// shape: a kind added later (audio) gets its own arm wherever the kinds differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleKind {
+    /// Images, `N x C x H x W`, bytes or floats in [0, 1].
+    Pixels,
+    /// Tokenised texts: ids, attention mask and token types packed as `N x 3 x 1 x L` int64.
+    Tokens,
+    /// Feature vectors, `N x D x 1 x 1` floats.
+    Vectors,
+}
+
+/// A labelled (or unlabelled) set held as one tensor, of an explicit [`SampleKind`], that the
+/// engine batches, augments (pixels only) and evaluates the same way whatever the kind.
+/// Pixels are `u8` (0..255) or `f32` in [0, 1].
 #[derive(Debug)]
-pub struct ImageTensors {
+pub struct Samples {
+    pub kind: SampleKind,
+    /// The samples, laid out as their kind says.
     pub images: Tensor,
     /// Class index per image, `i64`; -1 marks an unlabelled image.
     pub labels: Vec<i64>,
@@ -22,7 +39,7 @@ pub struct ImageTensors {
     pub center_fraction: f64,
 }
 
-impl ImageTensors {
+impl Samples {
     /// Wraps `N x H x W x C` bytes (HWC, as images are decoded).
     pub fn from_hwc_u8(
         pixels: &[u8],
@@ -47,7 +64,19 @@ impl ImageTensors {
         Self::new(images, labels, class_names, source)
     }
 
+    /// Images, `N x C x H x W` (bytes, or floats in [0, 1]).
     pub fn new(
+        images: Tensor,
+        labels: Vec<i64>,
+        class_names: Vec<String>,
+        source: String,
+    ) -> Result<Self> {
+        Self::of_kind(SampleKind::Pixels, images, labels, class_names, source)
+    }
+
+    /// Samples of `kind` laid out as [`SampleKind`] describes.
+    pub fn of_kind(
+        kind: SampleKind,
         images: Tensor,
         labels: Vec<i64>,
         class_names: Vec<String>,
@@ -71,7 +100,8 @@ impl ImageTensors {
                 class_names.join(", ")
             )));
         }
-        Ok(ImageTensors {
+        Ok(Samples {
+            kind,
             images,
             labels,
             class_names,
@@ -82,7 +112,7 @@ impl ImageTensors {
 
     /// Tokenised texts (ids, attention mask and token types, each `n x len` row-major) as `N`
     /// int64 "images" of shape `(3, 1, len)`, so the engine trains a text encoder with the same
-    /// loop, checkpoints and metrics as an image model; [`ImageTensors::batch_unit`] cuts each
+    /// loop, checkpoints and metrics as an image model; [`Samples::batch_unit`] cuts each
     /// batch to its longest text.
     #[allow(clippy::too_many_arguments)]
     pub fn from_tokens(
@@ -97,12 +127,12 @@ impl ImageTensors {
     ) -> Result<Self> {
         let t = crate::models::bert::pack_tokens(ids, mask, types, n, len)?
             .f_view([n as i64, 3, 1, len as i64])?;
-        Self::new(t, labels, class_names, source.into())
+        Self::of_kind(SampleKind::Tokens, t, labels, class_names, source.into())
     }
 
-    /// True when the samples are token ids ([`ImageTensors::from_tokens`]), not pixels.
+    /// True when the samples are token ids ([`Samples::from_tokens`]), not pixels.
     pub fn is_tokens(&self) -> bool {
-        self.images.kind() == Kind::Int64
+        self.kind == SampleKind::Tokens
     }
 
     /// Feature vectors `(N, D)` as `N` one-pixel images of `D` channels, so the engine trains
@@ -123,7 +153,7 @@ impl ImageTensors {
             )));
         }
         let t = Tensor::from_slice(x).f_view([n as i64, d as i64, 1, 1])?;
-        Self::new(t, labels, class_names, source)
+        Self::of_kind(SampleKind::Vectors, t, labels, class_names, source)
     }
 
     /// Images from an array file: `sample_shape` `[H, W]`, `[C, H, W]`, `[H, W, C]` (C of 1 or 3)
@@ -219,7 +249,8 @@ impl ImageTensors {
 
     /// A new set holding the samples at `idx`, in that order.
     pub fn select(&self, idx: &[i64]) -> Result<Self> {
-        Ok(ImageTensors {
+        Ok(Samples {
+            kind: self.kind,
             images: self.images.f_index_select(0, &Tensor::from_slice(idx))?,
             labels: idx.iter().map(|&i| self.labels[i as usize]).collect(),
             class_names: self.class_names.clone(),
@@ -364,7 +395,7 @@ mod tests {
             class_names: None,
             source: "t.npz".into(),
         };
-        let t = ImageTensors::from_arrays(&ds).unwrap();
+        let t = Samples::from_arrays(&ds).unwrap();
         assert_eq!(t.images.size(), vec![2, 1, 4, 4]);
         assert_eq!(t.num_classes(), 2);
         let b = t.batch_unit(&[1]).unwrap();
@@ -373,7 +404,7 @@ mod tests {
 
     #[test]
     fn out_of_range_labels_are_refused() {
-        let err = ImageTensors::new(
+        let err = Samples::new(
             Tensor::zeros([2, 1, 2, 2], (Kind::Uint8, tch::Device::Cpu)),
             vec![0, 5],
             vec!["a".into(), "b".into()],

@@ -7,7 +7,7 @@
 use crate::models::Backbone;
 use crate::precision::{Autocast, Precision};
 use crate::train::checkpoint;
-use crate::train::data::ImageTensors;
+use crate::train::data::Samples;
 use crate::train::input::{Augment, InputSpec};
 use crate::train::loss::cross_entropy;
 use crate::train::loss_scale::LossScale;
@@ -165,7 +165,7 @@ pub fn batching(n: usize, batch_size: usize) -> (usize, usize) {
 /// Refuses an empty training set (`what` names its role) and sample weights that do not match
 /// it, before any work.
 pub(crate) fn check_training_set(
-    train: &ImageTensors,
+    train: &Samples,
     weights: Option<&[f32]>,
     what: &str,
 ) -> Result<()> {
@@ -275,7 +275,7 @@ impl<'a> Trainer<'a> {
     /// training view, their labels (from `labels`, all of the set's) and their loss weights.
     pub(crate) fn labelled_batch(
         &self,
-        train: &ImageTensors,
+        train: &Samples,
         labels: &Tensor,
         weights: Option<&Tensor>,
         idx: &[i64],
@@ -352,9 +352,9 @@ impl<'a> Trainer<'a> {
     /// `best.safetensors` and restored at the end. `stop` is polled every step (Ctrl-C).
     pub fn fit(
         &mut self,
-        train: &ImageTensors,
+        train: &Samples,
         weights: Option<&[f32]>,
-        val: Option<&ImageTensors>,
+        val: Option<&Samples>,
         files: &RunFiles,
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(Event<'_>),
@@ -497,7 +497,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Accuracy, macro-F1, per-class accuracy and confusion on a labelled set.
-    pub fn evaluate(&self, data: &ImageTensors) -> Result<ClassMetrics> {
+    pub fn evaluate(&self, data: &Samples) -> Result<ClassMetrics> {
         let _autocast = self.autocast();
         evaluate(self.model, &self.cfg.input, data, self.device, 64)
     }
@@ -512,7 +512,7 @@ impl<'a> Trainer<'a> {
 /// concatenated on the CPU.
 fn map_eval_batches(
     input: &InputSpec,
-    data: &ImageTensors,
+    data: &Samples,
     device: Device,
     batch_size: usize,
     f: &dyn Fn(&Tensor) -> Result<Tensor>,
@@ -540,7 +540,7 @@ fn map_eval_batches(
 pub fn predict_proba(
     model: &dyn Backbone,
     input: &InputSpec,
-    data: &ImageTensors,
+    data: &Samples,
     device: Device,
     batch_size: usize,
 ) -> Result<Tensor> {
@@ -554,7 +554,7 @@ pub fn predict_proba(
 pub fn features(
     model: &dyn Backbone,
     input: &InputSpec,
-    data: &ImageTensors,
+    data: &Samples,
     device: Device,
     batch_size: usize,
 ) -> Result<Tensor> {
@@ -569,7 +569,7 @@ pub fn features(
 pub fn evaluate(
     model: &dyn Backbone,
     input: &InputSpec,
-    data: &ImageTensors,
+    data: &Samples,
     device: Device,
     batch_size: usize,
 ) -> Result<ClassMetrics> {

@@ -86,7 +86,7 @@ impl InputSpec {
     }
 
     /// The evaluation view: centre crop of `fraction` of each side (the stored images' own
-    /// [`crate::train::ImageTensors::center_fraction`]), resized to the input size, channels
+    /// [`crate::train::Samples::center_fraction`]), resized to the input size, channels
     /// matched, normalised. `x` holds floats in [0, 1].
     pub fn eval_view(&self, x: &Tensor, fraction: f64) -> Result<Tensor> {
         if x.kind() == Kind::Int64 {

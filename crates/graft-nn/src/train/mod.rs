@@ -14,7 +14,7 @@ pub mod optim;
 pub mod params;
 pub mod schedule;
 
-pub use data::ImageTensors;
+pub use data::{SampleKind, Samples};
 pub use engine::{
     evaluate, features, predict_proba, BnMode, EpochRecord, Event, Progress, RunFiles, TrainConfig,
     Trainer,

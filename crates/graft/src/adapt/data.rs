@@ -7,7 +7,7 @@ use graft_data::arrays::{open_array_spec, read_svmlight};
 use graft_data::preprocess::{Normalization, Preprocess};
 use graft_data::ArrayDataset;
 use graft_nn::train::engine::derive_seed;
-use graft_nn::train::{ImageTensors, InputSpec};
+use graft_nn::train::{InputSpec, Samples};
 use std::path::Path;
 
 /// `k` of `0..n` drawn without replacement (Fisher-Yates on the seed's SplitMix stream), sorted.
@@ -45,9 +45,9 @@ fn arrays(spec: &str, width: Option<usize>) -> anyhow::Result<ArrayDataset> {
 
 /// The source, target and test sets with the input spec the model takes.
 pub struct Sets {
-    pub source: ImageTensors,
-    pub target: ImageTensors,
-    pub test: Option<ImageTensors>,
+    pub source: Samples,
+    pub target: Samples,
+    pub test: Option<Samples>,
     pub input: InputSpec,
 }
 
@@ -91,7 +91,7 @@ pub fn images(
     let t = if Path::new(target).is_dir() {
         open(target)?
     } else {
-        ImageTensors::from_arrays(&arrays(target, None)?)?
+        Samples::from_arrays(&arrays(target, None)?)?
     };
     let te = test.map(&mut open).transpose()?;
     let input = InputSpec::from_preprocess(pre, None);
@@ -119,7 +119,7 @@ pub fn vectors(source: &str, target: &str, test: Option<&str>) -> anyhow::Result
     } else {
         None
     };
-    let to_t = |ds: ArrayDataset| -> anyhow::Result<ImageTensors> {
+    let to_t = |ds: ArrayDataset| -> anyhow::Result<Samples> {
         let src = ds.source.display().to_string();
         if ds.sample_shape.len() != 1 {
             bail!(
@@ -135,14 +135,7 @@ pub fn vectors(source: &str, target: &str, test: Option<&str>) -> anyhow::Result
             .unwrap_or_else(|| (0..k).map(|c| c.to_string()).collect());
         let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
         let y = ds.y.clone().expect("labels filled");
-        Ok(ImageTensors::from_features(
-            &x,
-            ds.n,
-            ds.dim(),
-            y,
-            names,
-            src,
-        )?)
+        Ok(Samples::from_features(&x, ds.n, ds.dim(), y, names, src)?)
     };
     let s = to_t(arrays(source, width)?)?;
     let t = to_t(arrays(target, width)?)?;
@@ -181,9 +174,8 @@ pub fn check(sets: &Sets, vectors: bool) -> anyhow::Result<()> {
             sets.target.source
         );
     }
-    let shape_of = |t: &ImageTensors| -> (i64, Option<(i64, i64)>) {
-        (t.channels(), (!vectors).then(|| t.hw()))
-    };
+    let shape_of =
+        |t: &Samples| -> (i64, Option<(i64, i64)>) { (t.channels(), (!vectors).then(|| t.hw())) };
     let mut others = vec![("unlabelled target", &sets.target)];
     if let Some(t) = &sets.test {
         others.push(("target test", t));

@@ -21,7 +21,7 @@ use graft_nn::models::bert::load::is_text_model;
 use graft_nn::models::{find, mlp::Mlp, Backbone};
 use graft_nn::train::adapt::{AdaptEvent, Adapter};
 use graft_nn::train::data::stratified_split;
-use graft_nn::train::{evaluate, ClassMetrics, ImageTensors, Trainer};
+use graft_nn::train::{evaluate, ClassMetrics, Samples, Trainer};
 use graft_nn::NnError;
 use recipe::AdaptRecipe;
 use std::collections::BTreeMap;
@@ -338,7 +338,7 @@ fn run_inner(
         ),
     ]);
     graft_nn::weights::save::save_safetensors(&vs, &dir.join("model.safetensors"), &meta)?;
-    let eval = |d: &ImageTensors| -> anyhow::Result<ClassMetrics> {
+    let eval = |d: &Samples| -> anyhow::Result<ClassMetrics> {
         Ok(evaluate(model.as_ref(), &input, d, device, 256)?)
     };
     let val_m = val.as_ref().map(&eval).transpose()?;

@@ -6,7 +6,7 @@ use super::data::draw;
 use crate::report::projection::Features;
 use graft_linalg::Matrix;
 use graft_nn::models::Backbone;
-use graft_nn::train::{features, ImageTensors, InputSpec};
+use graft_nn::train::{features, InputSpec, Samples};
 use tch::Device;
 
 /// Draw streams of the samples, apart from those of --source-samples / --target-samples.
@@ -27,7 +27,7 @@ pub struct Sample {
 fn features_of(
     model: &dyn Backbone,
     input: &InputSpec,
-    data: &ImageTensors,
+    data: &Samples,
     idx: &[i64],
     device: Device,
 ) -> anyhow::Result<Matrix> {
@@ -47,8 +47,8 @@ impl Sample {
     pub fn before(
         model: &dyn Backbone,
         input: &InputSpec,
-        source: &ImageTensors,
-        target: &ImageTensors,
+        source: &Samples,
+        target: &Samples,
         n: usize,
         seed: u64,
         device: Device,
@@ -68,8 +68,8 @@ impl Sample {
         self,
         model: &dyn Backbone,
         input: &InputSpec,
-        source: &ImageTensors,
-        target: &ImageTensors,
+        source: &Samples,
+        target: &Samples,
         device: Device,
     ) -> anyhow::Result<Features> {
         Ok(Features {

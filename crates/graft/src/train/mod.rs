@@ -25,7 +25,7 @@ use graft_nn::models::bert::load::{is_text_model, resolve_model_dir, tokenizer_f
 use graft_nn::models::find;
 use graft_nn::models::lora::LORA_MARKERS;
 use graft_nn::train::data::{labels_per_class, stratified_split};
-use graft_nn::train::{evaluate, Augment, ClassMetrics, ImageTensors, InputSpec, Trainer};
+use graft_nn::train::{evaluate, Augment, ClassMetrics, InputSpec, Samples, Trainer};
 use graft_nn::NnError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ pub fn new_run_dir(out: Option<&Path>, command: &str, model: &str) -> anyhow::Re
     Ok(dir)
 }
 
-fn same_classes(what: &str, a: &ImageTensors, train: &ImageTensors) -> anyhow::Result<()> {
+fn same_classes(what: &str, a: &Samples, train: &Samples) -> anyhow::Result<()> {
     if a.class_names != train.class_names {
         bail!(
             "{} ({what}) has classes [{}] but the training set {} has [{}]; they must match",
@@ -91,7 +91,7 @@ fn same_classes(what: &str, a: &ImageTensors, train: &ImageTensors) -> anyhow::R
 }
 
 /// The weights file `path`, one weight per sample of `train`, as the engine takes them.
-fn sample_weights_for(path: &str, train: &ImageTensors) -> anyhow::Result<Vec<f32>> {
+fn sample_weights_for(path: &str, train: &Samples) -> anyhow::Result<Vec<f32>> {
     let w = crate::weights_file::read(Path::new(path))?;
     if w.len() != train.len() {
         bail!(
@@ -225,7 +225,7 @@ pub fn run(
         Some(t) => Source::Text(t.clone(), tokenizer_file(&recipe.model)?),
         None => Source::Images(find(&recipe.model)?.preprocess()),
     };
-    let open_data = |path: &str, obs: &mut dyn Observer| -> anyhow::Result<ImageTensors> {
+    let open_data = |path: &str, obs: &mut dyn Observer| -> anyhow::Result<Samples> {
         match &source {
             Source::Text(t, tok) => text_data::open(path, tok, t, true, obs),
             Source::Images(pre) => {
@@ -403,7 +403,7 @@ pub fn run(
         output::copy_model_folder_files(&resolve_model_dir(&recipe.model)?, &dir)?;
     }
 
-    let eval = |data: &ImageTensors| -> anyhow::Result<ClassMetrics> {
+    let eval = |data: &Samples| -> anyhow::Result<ClassMetrics> {
         Ok(evaluate(model.as_ref(), &cfg_input, data, device, 64)?)
     };
     let val_m = val.as_ref().map(eval).transpose()?;
