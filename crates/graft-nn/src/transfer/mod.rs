@@ -1,4 +1,7 @@
-//! Deep transfer: domain-adaptation losses and parameter regularisers for the training engine.
+//! Deep transfer methods for the training engine, by family: [`alignment`] (DANN, CDAN, MDD,
+//! Deep CORAL, MMD), [`regularization`] (L2-SP, DELTA, BSS), [`self_training`] (pseudo-labels)
+//! and [`normalization`] (AdaBN). Their items are re-exported here, so `transfer::Name` reaches
+//! any of them.
 //!
 //! Every loss is a plain function of tensors (features, logits) returning a scalar with autograd
 //! intact, so the engine composes them freely:
@@ -7,19 +10,16 @@
 //! Each formula follows its paper and TLlib's reference code (checked against PyTorch in
 //! `tests/transfer.rs`).
 
-pub mod adabn;
-pub mod bss;
-pub mod cdan;
+pub mod alignment;
 mod check;
-pub mod coral;
-pub mod dann;
-pub mod delta;
-pub mod discriminator;
-pub mod grl;
-pub mod l2sp;
-pub mod mdd;
-pub mod mmd;
-pub mod pseudo_label;
+pub mod normalization;
+pub mod regularization;
+pub mod self_training;
+
+use alignment::{cdan, coral, dann, discriminator, grl, mdd, mmd};
+use normalization::adabn;
+use regularization::{bss, delta, l2sp};
+use self_training::pseudo_label;
 
 pub use adabn::{adapt_batchnorm, bn_buffers, infer_bn_momentum, AdaBn, AdaBnReport, BnBuffers};
 pub use bss::{bss_loss, Bss};

@@ -11,13 +11,9 @@
 //! `model.safetensors` holds the model alone; the checkpoint carries both stores and the one
 //! optimiser over them, and a resumed run ends exactly where the uninterrupted one does.
 
-#[path = "adapt_dev.rs"]
 pub mod dev;
-#[path = "adapt_run.rs"]
 mod run;
-#[path = "adapt_state.rs"]
 pub mod state;
-#[path = "adapt_target.rs"]
 mod target;
 
 pub use dev::{deep_embedded_validation, DevEstimate};

@@ -4,7 +4,7 @@
 use crate::models::Backbone;
 use crate::train::loss::cross_entropy;
 use crate::transfer::check;
-use crate::transfer::l2sp::l2_penalty;
+use crate::transfer::regularization::l2sp::l2_penalty;
 use crate::{NnError, Result};
 use tch::{Kind, Tensor};
 

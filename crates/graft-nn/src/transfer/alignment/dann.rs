@@ -1,9 +1,9 @@
 //! The domain-adversarial loss of DANN: a discriminator learns to tell source from target
 //! features while, through the gradient reversal layer, the feature extractor learns to fool it.
 
+use crate::transfer::alignment::discriminator::DomainDiscriminator;
+use crate::transfer::alignment::grl::grad_reverse;
 use crate::transfer::check;
-use crate::transfer::discriminator::DomainDiscriminator;
-use crate::transfer::grl::grad_reverse;
 use crate::Result;
 use tch::{Kind, Reduction, Tensor};
 

@@ -16,7 +16,7 @@ use crate::train::loss::cross_entropy;
 use crate::train::loss_scale::LossScale;
 use crate::train::optim::{backward_and_step, Optimizer};
 use crate::train::params::Param;
-use crate::transfer::delta::{delta_channel_attention, stage_indices, stage_maps};
+use crate::transfer::regularization::delta::{delta_channel_attention, stage_indices, stage_maps};
 use crate::transfer::{
     adapt_batchnorm, conditional_adversarial, coral_loss, domain_adversarial, grad_reverse,
     mdd_loss, select_pseudo_labels, AdaBnReport, ConditioningMap, Delta, DomainDiscriminator, L2Sp,

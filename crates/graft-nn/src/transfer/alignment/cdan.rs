@@ -2,10 +2,10 @@
 //! outer product, or a random projection of it), so that class-conditional distributions are
 //! aligned rather than only the marginals; CDAN+E further weights confident samples up.
 
+use crate::transfer::alignment::dann::{domain_accuracy, AdversarialOutput};
+use crate::transfer::alignment::discriminator::DomainDiscriminator;
+use crate::transfer::alignment::grl::grad_reverse;
 use crate::transfer::check;
-use crate::transfer::dann::{domain_accuracy, AdversarialOutput};
-use crate::transfer::discriminator::DomainDiscriminator;
-use crate::transfer::grl::grad_reverse;
 use crate::{NnError, Result};
 use tch::nn::Path;
 use tch::{Kind, Reduction, Tensor};

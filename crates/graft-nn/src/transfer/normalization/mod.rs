@@ -1,0 +1,3 @@
+//! Normalisation statistics re-estimated on the target domain (AdaBN).
+
+pub mod adabn;

@@ -1,0 +1,3 @@
+//! Self-training: the model's own confident predictions on the target as pseudo-labels.
+
+pub mod pseudo_label;
