@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Logistic regression fit time, graft-linalg against scikit-learn, in one run: probe_logreg.py
+# Logistic regression fit time, graft-shallow against scikit-learn, in one run: probe_logreg.py
 # writes a seeded n x d, k-class problem to .bench/probe/{x,y}.npy, fits scikit-learn's
 # LogisticRegression(solver="lbfgs") on it and runs the Rust example `bench_logreg`
-# (cargo run --release -p graft-linalg --example bench_logreg) on the same files, alternating,
+# (cargo run --release -p graft-shallow --example bench_logreg) on the same files, alternating,
 # with the same C, tolerance, max_iter and threads. Prints both JSON lines (best time,
 # iterations, final objective, training accuracy), the speed-up, and the load average before
 # and after (other work on the machine distorts the ratio). The output is also kept in

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Multinomial logistic regression: graft-linalg against scikit-learn, same data and tolerance.
+"""Multinomial logistic regression: graft-shallow against scikit-learn, same data and tolerance.
 
 Writes a seeded synthetic problem (n x d features, k classes: weak Gaussian class means in a
 64-d latent space mixed into d dimensions, plus noise; not separable, so L-BFGS meets the
@@ -67,11 +67,11 @@ def main() -> None:
     np.save(yp, y)
 
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
-    cmd = ["cargo", "run", "--release", "-q", "-p", "graft-linalg", "--example", "bench_logreg", "--",
+    cmd = ["cargo", "run", "--release", "-q", "-p", "graft-shallow", "--example", "bench_logreg", "--",
            str(xp), str(yp), "--c", str(args.c), "--tol", str(args.tol), "--max-iter", str(args.max_iter),
            "--threads", str(args.threads), "--runs", "1"]
     if not args.no_rust:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "graft-linalg", "--example", "bench_logreg"],
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "graft-shallow", "--example", "bench_logreg"],
                        check=True)
 
     # The sides alternate so that load from other processes hits both alike; best run reported.

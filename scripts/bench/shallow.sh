@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Shallow transfer fit time, graft-linalg against ADAPT, every method side by side in one run
+# Shallow transfer fit time, graft-shallow against ADAPT, every method side by side in one run
 # at ns = nt = 2,000, d = 256: instance weighting (KMM, KLIEP, uLSIF, RuLSIF, NNW, domain
 # classifier; shallow_instance.py), alignment (CORAL, SA, TCA, FA; shallow_align.py) and
 # TrAdaBoost with logistic-regression heads (shallow_boost.py). Each script writes its seeded
 # problem under .bench/, times ADAPT's fit in Python and graft's (a release-built timing test
-# of crates/graft-linalg on the same file), alternating, and prints one JSON line per method
+# of crates/graft-shallow on the same file), alternating, and prints one JSON line per method
 # with both times and the ratio (> 1: graft faster). The whole output, with the load average
 # before and after, is kept in .bench/shallow/run-DATE.txt.
 #

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Shallow alignment fit time: graft-linalg against ADAPT 0.4.5 (CORAL, SA, TCA, FA).
+"""Shallow alignment fit time: graft-shallow against ADAPT 0.4.5 (CORAL, SA, TCA, FA).
 
 Writes a seeded problem (ns source rows, nt target rows, d features, 10 classes, a shifted and
 rescaled target, nl labelled target rows for FA) to .bench/align/problem.npz, times ADAPT's
 `fit_transform` on it with the given number of BLAS threads, then runs graft's timing harness
-(the ignored test `bench_alignment_methods` of crates/graft-linalg/tests/align_reference.rs,
+(the ignored test `bench_alignment_methods` of crates/graft-shallow/tests/align_reference.rs,
 built with --release) on the same file with as many rayon threads, and prints both times and
 the ratio (> 1: graft faster). Each side reports its best of --runs fits (ADAPT's TCA: one
 fit unless --tca-runs says otherwise; it takes minutes at the default size).
@@ -88,7 +88,7 @@ def time_adapt(xs, ys, xt, xl, yl, runs: int, tca_runs: int, tca_kernels, thread
 def time_graft(problem: Path, runs: int, threads: int, methods: str, profile: str):
     env = dict(os.environ, GRAFT_ALIGN_BENCH=str(problem), GRAFT_ALIGN_BENCH_RUNS=str(runs),
                GRAFT_ALIGN_BENCH_METHODS=methods, RAYON_NUM_THREADS=str(threads))
-    cmd = ["cargo", "test", "-q", "-p", "graft-linalg", "--test", "align_reference"]
+    cmd = ["cargo", "test", "-q", "-p", "graft-shallow", "--test", "align_reference"]
     if profile == "release":
         cmd.insert(2, "--release")
     cmd += ["--", "--ignored", "--nocapture", "--exact", "bench_alignment_methods"]

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""TrAdaBoost fit time: graft-linalg against ADAPT 0.4.5, same data, same head, same threads.
+"""TrAdaBoost fit time: graft-shallow against ADAPT 0.4.5, same data, same head, same threads.
 
 Writes a seeded problem (ns source and nt labelled target samples, d features, 10 classes;
 probe_logreg.py's generator with the class means shifted in the target) as .npy files under
 .bench/boost/, fits ADAPT's TrAdaBoost(LogisticRegression(C=1.0), n_estimators=10) on it and
 prints one JSON line per side (best of --runs fits) and the time ratio. Unless --no-rust, the
-Rust side is the ignored test `bench_tradaboost_logistic` of crates/graft-linalg/tests/
+Rust side is the ignored test `bench_tradaboost_logistic` of crates/graft-shallow/tests/
 boost_adapt.rs, built with --release, on the same files. Timing covers the fit only.
 
     /tmp/pyref/bin/python scripts/bench/shallow_boost.py                  # 2000 + 2000 x 256
@@ -76,7 +76,7 @@ def main() -> None:
     if args.no_rust:
         return
     env = dict(os.environ, GRAFT_BOOST_BENCH=str(out), BENCH_RUNS=str(args.runs))
-    cmd = ["cargo", "test", "--release", "-q", "-p", "graft-linalg", "--test", "boost_adapt", "--",
+    cmd = ["cargo", "test", "--release", "-q", "-p", "graft-shallow", "--test", "boost_adapt", "--",
            "--ignored", "--nocapture", "--exact", "bench_tradaboost_logistic"]
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     line = next((l for l in res.stdout.splitlines() if l.startswith('{"side": "graft"')), None)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Instance weighting: graft-linalg against ADAPT 0.4.5, same data, every method at its defaults.
+"""Instance weighting: graft-shallow against ADAPT 0.4.5, same data, every method at its defaults.
 
 Writes a seeded problem (ns = nt = 2000, d = 256 by default; target = source distribution shifted
 by 0.3 per feature and scaled by 0.9) to .bench/instance/bench_NSxD.npz, times ADAPT's KMM,
 KLIEP, ULSIF, RULSIF, NearestNeighborsWeighting and IWC (`fit_weights` only) and, unless
---no-rust, the ignored Rust test `time_2000x256` (crates/graft-linalg/tests/instance_adapt.rs,
+--no-rust, the ignored Rust test `time_2000x256` (crates/graft-shallow/tests/instance_adapt.rs,
 release build) on the same file, alternating the two sides for --rounds rounds; prints one
 JSON line per method with each side's best time and the ratio, then the load average. Thread
 counts are whatever both sides find (set OMP_NUM_THREADS / RAYON_NUM_THREADS to pin them).
@@ -66,7 +66,7 @@ def main() -> None:
 
     env = dict(os.environ, CARGO_TARGET_DIR=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")),
                BENCH_REPEATS=str(a.repeats))
-    rust_cmd = ["cargo", "test", "--release", "-q", "-p", "graft-linalg", "--test",
+    rust_cmd = ["cargo", "test", "--release", "-q", "-p", "graft-shallow", "--test",
                 "instance_adapt", "time_2000x256", "--", "--ignored", "--nocapture",
                 "--test-threads=1"]
     run_rust = not a.no_rust and (a.n, a.d) == (2000, 256)

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Reference values for graft-linalg's alignment methods (crates/graft-linalg/src/align), with
+"""Reference values for graft-shallow's alignment methods (crates/graft-shallow/src/align), with
 NumPy / SciPy written from the papers, and ADAPT 0.4.5 where it implements the same map.
 
 Writes
-  crates/graft-linalg/tests/fixtures/align_synth.npz       a small seeded problem and every
+  crates/graft-shallow/tests/fixtures/align_synth.npz       a small seeded problem and every
                                                            method's output on it
-  crates/graft-linalg/tests/fixtures/align_jda_reference.json
+  crates/graft-shallow/tests/fixtures/align_jda_reference.json
                                                            1-NN accuracies (%) of NN, PCA, TCA
                                                            and JDA on the four JDA benchmark
                                                            tasks (needs the shared data)
@@ -32,7 +32,7 @@ import scipy.linalg as sl
 from sklearn.neighbors import KNeighborsClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
-FIX = ROOT / "crates" / "graft-linalg" / "tests" / "fixtures"
+FIX = ROOT / "crates" / "graft-shallow" / "tests" / "fixtures"
 
 
 # ---- shared helpers ---------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Reference values for graft-linalg's boosting methods, computed with ADAPT 0.4.5 and scikit-learn.
+"""Reference values for graft-shallow's boosting methods, computed with ADAPT 0.4.5 and scikit-learn.
 
 Writes
-  crates/graft-linalg/tests/fixtures/boost_synth.npz        small synthetic problems with ADAPT's
+  crates/graft-shallow/tests/fixtures/boost_synth.npz        small synthetic problems with ADAPT's
                                                             TrAdaBoost, TrAdaBoostR2 and
                                                             TwoStageTrAdaBoostR2 outputs, and
                                                             scikit-learn Ridge fits with weights
-  crates/graft-linalg/tests/fixtures/boost_mnist_usps.json  TrAdaBoost on the JDA arrays: MNIST
+  crates/graft-shallow/tests/fixtures/boost_mnist_usps.json  TrAdaBoost on the JDA arrays: MNIST
                                                             (2000) source, 10 labelled USPS per
                                                             class (indices stored), rest of USPS
                                                             as test
@@ -32,7 +32,7 @@ from adapt.instance_based import TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2
 from sklearn.linear_model import LogisticRegression, Ridge
 
 ROOT = Path(__file__).resolve().parents[2]
-FIX = ROOT / "crates" / "graft-linalg" / "tests" / "fixtures"
+FIX = ROOT / "crates" / "graft-shallow" / "tests" / "fixtures"
 
 
 def classification(rng: np.random.Generator) -> dict[str, np.ndarray]:

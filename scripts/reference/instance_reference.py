@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Reference instance weights for graft-linalg's `instance` module, computed with ADAPT 0.4.5.
+"""Reference instance weights for graft-shallow's `instance` module, computed with ADAPT 0.4.5.
 
 Writes
-  crates/graft-linalg/tests/fixtures/instance_synth.npz
+  crates/graft-shallow/tests/fixtures/instance_synth.npz
       source (200 x 5, N(0, I)) and target (200 x 5, shifted and narrower Gaussian), and ADAPT's
       weights for KMM, KLIEP (the three solvers), uLSIF, RuLSIF, nearest-neighbour weighting
       (k = 1 and 5) and IWC (logistic domain classifier), plus the uLSIF / RuLSIF / KLIEP
@@ -15,7 +15,7 @@ MNIST (2000 x 256, source) -> USPS (1800 x 256, target) from
 DATA_DIR/jda_mnist_usps_coil/mnist_usps_jda.npz (KMM as one QP, max_size=2000; KLIEP / uLSIF /
 RuLSIF with max_centers=1800; KLIEP's PG solver is left out, its
 projection is a Python loop), which the ignored test `mnist_usps_against_adapt` in
-crates/graft-linalg/tests/instance_adapt.rs compares with.
+crates/graft-shallow/tests/instance_adapt.rs compares with.
 
     /tmp/pyref/bin/python scripts/reference/instance_reference.py [--mnist /work/shared/data]
 """
@@ -41,7 +41,7 @@ from adapt.instance_based import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-FIX = ROOT / "crates" / "graft-linalg" / "tests" / "fixtures"
+FIX = ROOT / "crates" / "graft-shallow" / "tests" / "fixtures"
 
 
 def weights_for(xs: np.ndarray, xt: np.ndarray, new: np.ndarray | None, gamma: float,

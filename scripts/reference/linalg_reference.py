@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Reference values for graft-linalg, computed with scikit-learn and the tllib ranking formulas.
+"""Reference values for graft-shallow, computed with scikit-learn and the tllib ranking formulas.
 
 Writes
-  crates/graft-linalg/tests/fixtures/linalg_synth.npz   small synthetic problems, their data and
+  crates/graft-shallow/tests/fixtures/linalg_synth.npz   small synthetic problems, their data and
                                                         scikit-learn's / tllib's outputs
-  crates/graft-linalg/tests/fixtures/mnist_usps_sklearn.json
+  crates/graft-shallow/tests/fixtures/mnist_usps_sklearn.json
                                                         scikit-learn accuracies on the JDA
                                                         MNIST -> USPS arrays (train MNIST, test USPS)
 
@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 ROOT = Path(__file__).resolve().parents[2]
-FIX = ROOT / "crates" / "graft-linalg" / "tests" / "fixtures"
+FIX = ROOT / "crates" / "graft-shallow" / "tests" / "fixtures"
 
 
 # ---- tllib.ranking, copied -------------------------------------------------------------------

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Reference for graft-linalg's t-SNE (crates/graft-linalg/src/tsne.rs): scikit-learn's exact
+"""Reference for graft-shallow's t-SNE (crates/graft-shallow/src/tsne.rs): scikit-learn's exact
 t-SNE of a small real data set, and its trustworthiness.
 
-Writes crates/graft-linalg/tests/fixtures/tsne_digits.json:
+Writes crates/graft-shallow/tests/fixtures/tsne_digits.json:
   x                        the first 300 scikit-learn digits (8x8), centred and projected on
                            their 20 leading principal axes (continuous values: no distance ties,
                            so neighbour ranks are well defined), rounded to 5 decimals
@@ -58,7 +58,7 @@ def main() -> None:
     out["sklearn_trustworthiness"] = float(
         trustworthiness(x, np.array(out["sklearn_embedding"]), n_neighbors=K)
     )
-    path = Path(__file__).resolve().parents[2] / "crates/graft-linalg/tests/fixtures/tsne_digits.json"
+    path = Path(__file__).resolve().parents[2] / "crates/graft-shallow/tests/fixtures/tsne_digits.json"
     path.write_text(json.dumps(out, separators=(",", ":")) + "\n")
     print(f"{path}: trustworthiness {t:.4f}, KL {tsne.kl_divergence_:.4f}, {tsne.n_iter_} iterations")
 

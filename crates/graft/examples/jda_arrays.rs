@@ -10,8 +10,8 @@
 use graft_data::arrays::open_array_spec;
 use graft_data::npy::{write_npz, NpyOut};
 use graft_data::synth_digits::{render, DigitDomain};
-use graft_linalg::align::{l2_normalise_rows as l2, Domains, Jda};
-use graft_linalg::{KNeighborsClassifier, Matrix};
+use graft_shallow::align::{l2_normalise_rows as l2, Domains, Jda};
+use graft_shallow::{KNeighborsClassifier, Matrix};
 use std::path::Path;
 
 /// `n` digits of `domain` as an .npz of grey pixels scaled to [0, 1].

@@ -8,11 +8,11 @@ use crate::feature_input::{Features, Labelled};
 use crate::shallow_head::{Head, HeadName};
 use crate::shallow_io::{normalise, same_width, training_set, write_aligned, Normalize};
 use anyhow::Context;
-use graft_linalg::align::{
+use graft_shallow::align::{
     AlignMethod, Coral, Domains, FeatureAugmentation, Jda, Pca, SubspaceAlignment, Tca,
 };
-use graft_linalg::kernel::median_sq_distance;
-use graft_linalg::{metrics::ClassificationReport, Kernel, Matrix};
+use graft_shallow::kernel::median_sq_distance;
+use graft_shallow::{metrics::ClassificationReport, Kernel, Matrix};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -231,7 +231,7 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
     if a.normalize == Normalize::L2 && matches!(a.method, Method::Tca | Method::Jda) {
         // Long et al.'s code, which the JDA benchmark figures come from, normalises the
         // embedded rows again before 1-NN.
-        let l2 = graft_linalg::align::l2_normalise_rows;
+        let l2 = graft_shallow::align::l2_normalise_rows;
         aligned.source = l2(&aligned.source);
         aligned.target = l2(&aligned.target);
         aligned.target_labelled = aligned.target_labelled.as_ref().map(l2);
@@ -268,7 +268,7 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
         let extra = target_labelled.as_ref().map(|l| (&l.x, l.y.as_slice()));
         let (bx, by) = training_set(&source.x, &source.y, extra)?;
         let p = head.fit_predict(&bx, &by, None, plain_eval)?;
-        Some(graft_linalg::metrics::accuracy(eval_y, &p)?)
+        Some(graft_shallow::metrics::accuracy(eval_y, &p)?)
     };
 
     if let Some(dir) = &a.out {

@@ -349,17 +349,17 @@ fn run_inner(
             true,
         )?;
         let input = config(1, 1, 0.1, GroupSpec::default(), a.seed).input;
-        let to_matrix = |d: &Samples| -> anyhow::Result<graft_linalg::Matrix> {
+        let to_matrix = |d: &Samples| -> anyhow::Result<graft_shallow::Matrix> {
             let f = features(loaded.model.as_ref(), &input, d, Device::Cpu, 256)?;
             let (n, dim) = (f.size()[0] as usize, f.size()[1] as usize);
             let v = Vec::<f32>::try_from(f.f_flatten(0, -1)?)?;
-            Ok(graft_linalg::Matrix::from_f32(n, dim, &v)?)
+            Ok(graft_shallow::Matrix::from_f32(n, dim, &v)?)
         };
         let labels = |d: &Samples| d.labels.iter().map(|&l| l as usize).collect::<Vec<_>>();
-        let head = graft_linalg::LogisticRegression {
-            c: graft_linalg::CSpec::Auto,
+        let head = graft_shallow::LogisticRegression {
+            c: graft_shallow::CSpec::Auto,
             standardize: true,
-            cv: graft_linalg::CrossValidation {
+            cv: graft_shallow::CrossValidation {
                 folds: 5,
                 seed: a.seed,
             },
@@ -370,7 +370,7 @@ fn run_inner(
         rows.push(Row {
             name: "feature extraction",
             what: "frozen source backbone run once, logistic regression on its features",
-            accuracy: graft_linalg::metrics::accuracy(&labels(&test), &pred)?,
+            accuracy: graft_shallow::metrics::accuracy(&labels(&test), &pred)?,
             seconds: t.elapsed().as_secs_f64(),
         });
     }

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use graft_data::arrays::open_array_spec;
 use graft_data::ArrayDataset;
-use graft_linalg::Matrix;
+use graft_shallow::Matrix;
 use std::path::Path;
 
 /// A feature matrix whose labels may be absent (an unlabelled target domain).

@@ -9,7 +9,7 @@ use crate::feature_input::{stratified_holdout, Labelled};
 use crate::observe::Observer;
 use crate::Runtime;
 use anyhow::{bail, Context};
-use graft_linalg::{
+use graft_shallow::{
     metrics::ClassificationReport, CSpec, Classifier, CrossValidation, FittedClassifier,
     KNeighborsClassifier, LinearSvc, LogisticRegression, Metric, RidgeClassifier,
 };

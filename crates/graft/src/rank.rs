@@ -8,7 +8,7 @@ use crate::feature_input::Labelled;
 use crate::observe::Observer;
 use crate::Runtime;
 use anyhow::{bail, Context};
-use graft_linalg::{scores, Matrix};
+use graft_shallow::{scores, Matrix};
 use graft_nn::models::bert::load::{is_text_model, text_stage_names};
 use std::path::PathBuf;
 

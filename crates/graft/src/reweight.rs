@@ -9,12 +9,12 @@ use crate::observe::Observer;
 use crate::shallow_head::{Head, HeadName};
 use crate::shallow_io::{normalise, same_width, training_set, Normalize};
 use anyhow::{bail, Context};
-use graft_linalg::boost::TrAdaBoost;
-use graft_linalg::instance::{
+use graft_shallow::boost::TrAdaBoost;
+use graft_shallow::instance::{
     DiscriminativeRatio, InstanceWeights, Kliep, Kmm, NearestNeighborsWeighting, Reweighter,
     Rulsif, Ulsif,
 };
-use graft_linalg::{
+use graft_shallow::{
     metrics, CSpec, Classifier, FittedClassifier, KNeighborsClassifier, Kernel, LinearSvc,
     LogisticRegression, Matrix, RidgeClassifier,
 };

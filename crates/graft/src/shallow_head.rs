@@ -2,7 +2,7 @@
 //! source features to measure target accuracy: 1-NN as the alignment papers evaluate, or one
 //! of the probe heads.
 
-use graft_linalg::{
+use graft_shallow::{
     CSpec, Classifier, FittedClassifier, KNeighborsClassifier, LinearSvc, LogisticRegression,
     Matrix, RidgeClassifier,
 };

@@ -5,7 +5,7 @@
 use crate::feature_input::Labelled;
 use anyhow::bail;
 use graft_data::npy::{write_npz, NpyOut};
-use graft_linalg::{Matrix, StandardScaler};
+use graft_shallow::{Matrix, StandardScaler};
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub fn same_width(what: &str, x: &Matrix, source: &str, source_x: &Matrix) -> an
 }
 
 fn l2_rows(x: &mut Matrix) {
-    *x = graft_linalg::align::l2_normalise_rows(x);
+    *x = graft_shallow::align::l2_normalise_rows(x);
 }
 
 /// Applies `mode` to the source, the (unlabelled) target and every other set present. Z-scores
@@ -111,7 +111,7 @@ fn write_set(path: &Path, x: &Matrix, y: Option<&[usize]>, names: &[String]) -> 
 /// Writes mapped features as `source.npz`, `target.npz` (and `test.npz`) in `dir`.
 pub fn write_aligned(
     dir: &Path,
-    aligned: &graft_linalg::align::Aligned,
+    aligned: &graft_shallow::align::Aligned,
     source: &Labelled,
     target_y: Option<&[usize]>,
     test_x: Option<&Matrix>,

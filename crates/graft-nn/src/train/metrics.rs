@@ -1,8 +1,8 @@
-//! Classification metrics reported after every epoch, computed by graft-linalg's
+//! Classification metrics reported after every epoch, computed by graft-shallow's
 //! scikit-learn-exact functions so the deep and shallow sides report the same numbers.
 
 use crate::{NnError, Result};
-use graft_linalg::ClassificationReport;
+use graft_shallow::ClassificationReport;
 use serde::{Deserialize, Serialize};
 
 /// Accuracy, macro-F1 (over the classes present in truth or predictions, zero when

@@ -4,7 +4,7 @@
 
 use super::data::draw;
 use crate::report::projection::Features;
-use graft_linalg::Matrix;
+use graft_shallow::Matrix;
 use graft_nn::models::Backbone;
 use graft_nn::train::{features, InputSpec, Samples};
 use tch::Device;

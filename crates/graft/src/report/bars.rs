@@ -114,7 +114,7 @@ pub fn per_class(
 
 /// A histogram of `values` with `n` bins.
 pub fn histogram(title: &str, x_desc: &str, values: &[f64], n: usize) -> anyhow::Result<String> {
-    let h = graft_linalg::instance::histogram(values, n.max(1));
+    let h = graft_shallow::instance::histogram(values, n.max(1));
     if h.is_empty() {
         anyhow::bail!("{title}: no finite value to draw");
     }

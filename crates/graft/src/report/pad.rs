@@ -1,7 +1,7 @@
 //! How far apart two feature distributions are, as a linear domain classifier sees them.
 
 use anyhow::Context;
-use graft_linalg::{CSpec, CrossValidation, LogisticRegression, Matrix};
+use graft_shallow::{CSpec, CrossValidation, LogisticRegression, Matrix};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

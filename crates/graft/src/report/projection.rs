@@ -6,9 +6,9 @@
 
 use super::pad::{proxy_a_distance, ProxyADistance};
 use anyhow::{bail, Context};
-use graft_linalg::align::{Domains, Pca};
-use graft_linalg::tsne::Tsne;
-use graft_linalg::Matrix;
+use graft_shallow::align::{Domains, Pca};
+use graft_shallow::tsne::Tsne;
+use graft_shallow::Matrix;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -156,7 +156,7 @@ fn points(m: &Matrix) -> Vec<[f32; 2]> {
         .collect()
 }
 
-/// PCA of source and target together (graft-linalg's joint PCA), source rows first, with each
+/// PCA of source and target together (graft-shallow's joint PCA), source rows first, with each
 /// axis's share of the variance.
 fn pca(s: &Matrix, t: &Matrix) -> anyhow::Result<(Matrix, [f64; 2])> {
     // One feature: a zero second axis, so that the plot still shows the first.

@@ -32,7 +32,7 @@ pub fn report_path(weights_file: &Path) -> PathBuf {
 
 pub fn page(r: &WeightsReport) -> anyhow::Result<String> {
     let n = r.weights.len();
-    let ess = graft_linalg::instance::effective_sample_size(r.weights);
+    let ess = graft_shallow::instance::effective_sample_size(r.weights);
     let sum: f64 = r.weights.iter().sum();
     let max = r.weights.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let min = r.weights.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -142,15 +142,15 @@ mod tests {
     #[test]
     fn kish_and_the_page() {
         assert_eq!(
-            graft_linalg::instance::effective_sample_size(&[1.0; 8]),
+            graft_shallow::instance::effective_sample_size(&[1.0; 8]),
             8.0
         );
         assert!(
-            (graft_linalg::instance::effective_sample_size(&[1.0, 0.0, 0.0, 0.0]) - 1.0).abs()
+            (graft_shallow::instance::effective_sample_size(&[1.0, 0.0, 0.0, 0.0]) - 1.0).abs()
                 < 1e-12
         );
         assert_eq!(
-            graft_linalg::instance::effective_sample_size(&[0.0, 0.0]),
+            graft_shallow::instance::effective_sample_size(&[0.0, 0.0]),
             0.0
         );
         assert_eq!(

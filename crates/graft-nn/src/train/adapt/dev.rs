@@ -3,7 +3,7 @@
 //! can choose among a run's epochs where target accuracy cannot be measured.
 
 use crate::{NnError, Result};
-use graft_linalg::{CSpec, LogisticRegression, Matrix};
+use graft_shallow::{CSpec, LogisticRegression, Matrix};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 

@@ -10,8 +10,8 @@
 //! and the final KL divergence with scikit-learn's on the same data.
 //!
 //! ```
-//! use graft_linalg::tsne::{trustworthiness, Tsne};
-//! use graft_linalg::Matrix;
+//! use graft_shallow::tsne::{trustworthiness, Tsne};
+//! use graft_shallow::Matrix;
 //!
 //! // Two well separated groups of points in 3-D.
 //! let rows: Vec<[f64; 3]> = (0..40)
@@ -25,7 +25,7 @@
 //! let e = Tsne { perplexity: 5.0, ..Default::default() }.fit(&x)?;
 //! assert_eq!((e.points.rows(), e.points.cols()), (40, 2));
 //! assert!(trustworthiness(&x, &e.points, 5)? > 0.9);
-//! # Ok::<(), graft_linalg::LinalgError>(())
+//! # Ok::<(), graft_shallow::LinalgError>(())
 //! ```
 
 use crate::align::{Domains, Pca};

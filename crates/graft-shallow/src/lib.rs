@@ -9,7 +9,7 @@
 //! (`usize`); a fitted model remembers the labels it saw (`classes()`).
 //!
 //! ```
-//! use graft_linalg::{metrics, scores, CSpec, LogisticRegression, Matrix};
+//! use graft_shallow::{metrics, scores, CSpec, LogisticRegression, Matrix};
 //!
 //! let x = Matrix::from_rows(&[[0.0, 1.0], [0.2, 0.9], [1.0, 0.1], [0.9, 0.0]])?;
 //! let y = [0, 0, 1, 1];
@@ -18,7 +18,7 @@
 //! assert_eq!(metrics::accuracy(&y, &model.predict(&x)?)?, 1.0);
 //! let logme = scores::log_me(&x, &y)?;
 //! assert!(logme.is_finite());
-//! # Ok::<(), graft_linalg::LinalgError>(())
+//! # Ok::<(), graft_shallow::LinalgError>(())
 //! ```
 
 pub mod align;

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{max_diff, Fixture};
-use graft_linalg::align::{
+use graft_shallow::align::{
     AlignMethod, Aligned, Coral, Domains, FeatureAugmentation, Jda, Pca, SubspaceAlignment, Tca,
 };
-use graft_linalg::{Kernel, Matrix};
+use graft_shallow::{Kernel, Matrix};
 
 struct Problem {
     f: Fixture,
@@ -209,7 +209,7 @@ fn feature_augmentation_matches_adapt_up_to_block_order() {
 /// problem in `$GRAFT_ALIGN_BENCH` (an npz with `xs`, `ys`, `xt`, `xl`, `yl`) and prints one
 /// JSON line per method with the best of `$GRAFT_ALIGN_BENCH_RUNS` (default 3) wall times.
 /// Run by the script as
-/// `cargo test --release -p graft-linalg --test align_reference -- --ignored --nocapture`.
+/// `cargo test --release -p graft-shallow --test align_reference -- --ignored --nocapture`.
 #[test]
 #[ignore = "benchmark; run by scripts/bench/shallow_align.py"]
 fn bench_alignment_methods() {

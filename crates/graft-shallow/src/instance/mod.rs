@@ -7,15 +7,15 @@
 //! ratio evaluates on new rows through [`DensityRatio`].
 //!
 //! ```
-//! use graft_linalg::instance::{Reweighter, Ulsif};
-//! use graft_linalg::Matrix;
+//! use graft_shallow::instance::{Reweighter, Ulsif};
+//! use graft_shallow::Matrix;
 //!
 //! let source = Matrix::from_rows(&[[0.0], [0.5], [1.0], [1.5], [2.0], [2.5]])?;
 //! let target = Matrix::from_rows(&[[1.8], [2.0], [2.2], [2.4]])?;
 //! let w = Ulsif::default().reweight(&source, &target)?;
 //! assert!(w.weights[5] > w.weights[0]);
 //! assert!(w.effective_sample_size() <= 6.0);
-//! # Ok::<(), graft_linalg::LinalgError>(())
+//! # Ok::<(), graft_shallow::LinalgError>(())
 //! ```
 
 mod centres;

@@ -5,8 +5,8 @@
 //! (`adapt.instance_based`), so results can be checked against it.
 //!
 //! ```
-//! use graft_linalg::boost::TrAdaBoost;
-//! use graft_linalg::{FittedClassifier, LogisticRegression, Matrix};
+//! use graft_shallow::boost::TrAdaBoost;
+//! use graft_shallow::{FittedClassifier, LogisticRegression, Matrix};
 //!
 //! let xs = Matrix::from_rows(&[[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.2], [0.6, 0.5]])?;
 //! let ys = [0, 0, 1, 1, 0];
@@ -15,7 +15,7 @@
 //! let model = TrAdaBoost::new(LogisticRegression::default()).fit(&xs, &ys, &xt, &yt)?;
 //! assert_eq!(model.predict(&xt)?, yt);
 //! assert_eq!(model.source_weights().len(), 5);
-//! # Ok::<(), graft_linalg::LinalgError>(())
+//! # Ok::<(), graft_shallow::LinalgError>(())
 //! ```
 
 mod tradaboost;

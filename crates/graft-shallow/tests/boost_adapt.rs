@@ -6,9 +6,9 @@
 mod common;
 
 use common::{max_diff, Fixture};
-use graft_linalg::boost::{TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2};
-use graft_linalg::regression::RidgeRegression;
-use graft_linalg::{metrics, CSpec, FittedClassifier, LinalgError, LogisticRegression, Matrix};
+use graft_shallow::boost::{TrAdaBoost, TrAdaBoostR2, TwoStageTrAdaBoostR2};
+use graft_shallow::regression::RidgeRegression;
+use graft_shallow::{metrics, CSpec, FittedClassifier, LinalgError, LogisticRegression, Matrix};
 use std::time::Instant;
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
@@ -360,7 +360,7 @@ fn bad_input_is_named() {
 
 /// Timing at ns = nt = 2000, d = 256 (ten classes, logistic heads), on the arrays
 /// scripts/bench/shallow_boost.py writes: `GRAFT_BOOST_BENCH=<dir> cargo test --release -p
-/// graft-linalg --test boost_adapt -- --ignored --nocapture`.
+/// graft-shallow --test boost_adapt -- --ignored --nocapture`.
 #[test]
 #[ignore = "benchmark; run through scripts/bench/shallow_boost.py"]
 fn bench_tradaboost_logistic() {

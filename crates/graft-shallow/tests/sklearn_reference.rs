@@ -1,10 +1,10 @@
-//! graft-linalg against scikit-learn and the tllib ranking formulas on the small synthetic
+//! graft-shallow against scikit-learn and the tllib ranking formulas on the small synthetic
 //! problems of `tests/fixtures/linalg_synth.npz` (made by scripts/reference/linalg_reference.py).
 
 mod common;
 
 use common::{max_diff, Fixture};
-use graft_linalg::{
+use graft_shallow::{
     metrics, scores, CSpec, KNeighborsClassifier, LinearSvc, LogisticRegression, Metric,
     RidgeClassifier,
 };

@@ -1,6 +1,6 @@
 //! Bad input fails with an error that names the input, never a panic.
 
-use graft_linalg::{
+use graft_shallow::{
     metrics, scores, CSpec, KNeighborsClassifier, LinalgError, LinearSvc, LogisticRegression,
     Matrix, RidgeClassifier,
 };

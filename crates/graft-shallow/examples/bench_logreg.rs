@@ -1,13 +1,13 @@
 //! Times `LogisticRegression::fit` on the `.npy` files `scripts/bench/probe_logreg.py` writes and
 //! prints one JSON line; the script prints the ratio against scikit-learn.
 //!
-//! cargo run --release -p graft-linalg --example bench_logreg -- X.npy Y.npy [--c 1] [--tol 1e-4]
+//! cargo run --release -p graft-shallow --example bench_logreg -- X.npy Y.npy [--c 1] [--tol 1e-4]
 //!     [--max-iter 100] [--threads 2] [--runs 2]
 
 #[path = "../tests/common/npy.rs"]
 mod npy;
 
-use graft_linalg::{CSpec, LogisticRegression, Matrix};
+use graft_shallow::{CSpec, LogisticRegression, Matrix};
 use std::path::Path;
 use std::time::Instant;
 

@@ -20,8 +20,8 @@
 //! same rows can be aligned with or without it.
 //!
 //! ```
-//! use graft_linalg::align::{l2_normalise_rows, AlignMethod, Domains, Jda};
-//! use graft_linalg::{KNeighborsClassifier, Matrix};
+//! use graft_shallow::align::{l2_normalise_rows, AlignMethod, Domains, Jda};
+//! use graft_shallow::{KNeighborsClassifier, Matrix};
 //!
 //! let xs = Matrix::from_rows(&[[1.0, 0.1], [0.9, 0.2], [0.1, 1.0], [0.2, 0.8]])?;
 //! let xt = Matrix::from_rows(&[[1.0, 0.4], [0.3, 1.1], [0.9, 0.5]])?;
@@ -32,7 +32,7 @@
 //! let knn = KNeighborsClassifier { k: Some(1), ..Default::default() }
 //!     .fit(&l2_normalise_rows(&a.source), &ys, None)?;
 //! assert_eq!(knn.predict(&l2_normalise_rows(&a.target))?, vec![0, 1, 0]);
-//! # Ok::<(), graft_linalg::LinalgError>(())
+//! # Ok::<(), graft_shallow::LinalgError>(())
 //! ```
 
 mod aligned;

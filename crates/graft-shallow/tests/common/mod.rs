@@ -3,7 +3,7 @@
 
 pub mod npy;
 
-use graft_linalg::Matrix;
+use graft_shallow::Matrix;
 use std::collections::HashMap;
 use std::path::PathBuf;
 

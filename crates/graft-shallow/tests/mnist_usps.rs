@@ -4,7 +4,7 @@
 
 mod common;
 
-use graft_linalg::{
+use graft_shallow::{
     metrics, scores, KNeighborsClassifier, LinearSvc, LogisticRegression, Matrix, Metric,
     RidgeClassifier,
 };

@@ -7,11 +7,11 @@
 mod common;
 
 use common::Fixture;
-use graft_linalg::instance::{
+use graft_shallow::instance::{
     DensityRatio, DiscriminativeRatio, InstanceWeights, Kliep, KliepSolver, Kmm,
     NearestNeighborsWeighting, Reweighter, Rulsif, Ulsif,
 };
-use graft_linalg::{Kernel, LinalgError, Matrix};
+use graft_shallow::{Kernel, LinalgError, Matrix};
 use std::time::Instant;
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {

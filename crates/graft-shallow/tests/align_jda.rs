@@ -8,8 +8,8 @@
 
 mod common;
 
-use graft_linalg::align::{l2_normalise_rows, AlignMethod, Domains, Jda, Pca, Tca};
-use graft_linalg::{metrics, KNeighborsClassifier, Matrix};
+use graft_shallow::align::{l2_normalise_rows, AlignMethod, Domains, Jda, Pca, Tca};
+use graft_shallow::{metrics, KNeighborsClassifier, Matrix};
 use std::time::Instant;
 
 struct Task {
