@@ -366,6 +366,68 @@ fn eval_and_predict_open_an_unmerged_lora_run() {
 }
 
 #[test]
+fn auto_tries_every_text_strategy_against_a_from_scratch_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = reviews_jsonl(tmp.path(), "target.jsonl", 3);
+    let source = reviews_jsonl(tmp.path(), "source.jsonl", 4);
+    let test = reviews_jsonl(tmp.path(), "test.jsonl", 1);
+    let out = tmp.path().join("auto");
+    let o = graft(&[
+        "auto",
+        "--data",
+        s(&data),
+        "--models",
+        s(&model),
+        "--source",
+        s(&source),
+        "--target-unlabelled",
+        s(&test),
+        "--test",
+        s(&test),
+        "--budget",
+        "5m",
+        "--threads",
+        "1",
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    let v = summary(&o);
+    let rows = v["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "target only",
+            "source model",
+            "linear probe",
+            "partial fine-tuning",
+            "full fine-tuning",
+            "self-training",
+            "DANN",
+            "CDAN+E + self-training",
+        ],
+        "{v}"
+    );
+    for r in rows {
+        assert_eq!(r["status"], "finished", "{r}");
+    }
+    // The baseline trains the folder's architecture from random weights: no weights file.
+    let baseline = out.join("trials/target-only");
+    let recipe = std::fs::read_to_string(baseline.join("recipe.toml")).unwrap();
+    assert!(recipe.contains("command = \"pretrain\""), "{recipe}");
+    assert!(!recipe.contains("weights_sha256"), "{recipe}");
+    // The splits are texts, and the winner was measured on the test set.
+    assert!(out.join("split/train.jsonl").exists());
+    assert!(v["winner"]["test_accuracy"].as_f64().is_some(), "{v}");
+    assert!(out.join("winner.toml").exists());
+}
+
+#[test]
 fn adapt_runs_a_domain_loss_through_a_text_encoder() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());

@@ -23,15 +23,29 @@ pub struct LoadedModel {
 }
 
 /// Builds the text model in the folder `spec` with a fresh head of `classes` outputs (and
-/// fresh adapters when `lora` is given) and loads the folder's weights.
+/// fresh adapters when `lora` is given) and loads the folder's weights; without `pretrained`,
+/// the folder gives only the architecture and the weights are drawn at random (training from
+/// scratch).
 pub fn load_text(
     spec: &str,
     classes: i64,
     device: Device,
     lora: Option<&graft_nn::models::lora::LoraSpec>,
+    pretrained: bool,
 ) -> anyhow::Result<LoadedModel> {
-    let tm = graft_nn::models::bert::load_text_model(spec, Some(classes), device, true, lora)
-        .with_context(|| format!("loading the text model {spec}"))?;
+    let tm = if pretrained {
+        graft_nn::models::bert::load_text_model(spec, Some(classes), device, true, lora)
+    } else {
+        graft_nn::models::bert::init_text_model(spec, Some(classes), device)
+    }
+    .with_context(|| format!("loading the text model {spec}"))?;
+    if !pretrained {
+        return Ok(LoadedModel {
+            vs: tm.vs,
+            model: Box::new(tm.model),
+            weights: None,
+        });
+    }
     tracing::info!(loaded = tm.loaded, skipped = tm.skipped.len(), "weights");
     Ok(LoadedModel {
         vs: tm.vs,

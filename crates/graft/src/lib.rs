@@ -55,5 +55,5 @@ pub use runtime::Runtime;
 
 // The crates a program using graft works with directly (data sets, shallow methods, models).
 pub use graft_data;
-pub use graft_shallow;
 pub use graft_nn;
+pub use graft_shallow;

@@ -8,8 +8,8 @@ use crate::feature_input::Labelled;
 use crate::observe::Observer;
 use crate::Runtime;
 use anyhow::{bail, Context};
-use graft_shallow::{scores, Matrix};
 use graft_nn::models::bert::load::{is_text_model, text_stage_names};
+use graft_shallow::{scores, Matrix};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -186,7 +186,7 @@ fn run_inner(
         )?;
         (vs, Box::new(m))
     } else if text {
-        let l = backbone_load::load_text(&model_name, classes, device, None)?;
+        let l = backbone_load::load_text(&model_name, classes, device, None, true)?;
         (l.vs, l.model)
     } else {
         // Initial weights keep their head when it fits these classes (a source model being

@@ -4,9 +4,9 @@
 
 use super::data::draw;
 use crate::report::projection::Features;
-use graft_shallow::Matrix;
 use graft_nn::models::Backbone;
 use graft_nn::train::{features, InputSpec, Samples};
+use graft_shallow::Matrix;
 use tch::Device;
 
 /// Draw streams of the samples, apart from those of --source-samples / --target-samples.

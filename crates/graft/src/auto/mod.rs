@@ -14,10 +14,12 @@ mod trial;
 
 use crate::adapt::AdaptSpec;
 use crate::observe::Observer;
+use crate::train::OptName;
 use crate::train::{new_run_dir, TrainOpts, TrainSpec};
 use crate::{CancelToken, Error, Runtime};
 use anyhow::{bail, Context};
 use budget::Budget;
+use graft_nn::models::bert::load::{is_text_model, text_stage_names};
 use graft_nn::models::find;
 use graft_nn::precision::Precision;
 use serde::Serialize;
@@ -122,9 +124,18 @@ fn absolute_spec(spec: &str) -> String {
     spec.to_string()
 }
 
-/// Number of samples in a labelled or unlabelled data spec (images or arrays).
-fn count(spec: &str) -> anyhow::Result<usize> {
+/// Number of samples in a labelled or unlabelled data spec (texts, images or arrays).
+fn count(spec: &str, text: bool) -> anyhow::Result<usize> {
     let p = Path::new(spec);
+    if text {
+        let opts = graft_data::text::TextOptions {
+            label_column: None,
+            ..crate::text_features::TextArgs::default().options()
+        };
+        return Ok(graft_data::text::open_text(p, &opts)
+            .with_context(|| format!("reading the texts at {spec}"))?
+            .len());
+    }
     if p.exists() && crate::image_data::is_image_source(p) {
         let ds = graft_data::image_folder::ImageDataset::open_with(
             p,
@@ -321,13 +332,31 @@ fn run_inner(
             a.models.len()
         );
     }
+    // Text models (a folder with its tokenizer) read texts; registry models images or arrays.
+    let text = is_text_model(&a.models[0]);
     for m in &a.models {
-        find(m)?;
+        if is_text_model(m) != text {
+            bail!("--models: {m} and {} read different data (texts and images); give models of one kind", a.models[0]);
+        }
+        if text {
+            text_stage_names(m)?;
+        } else {
+            find(m)?;
+        }
+    }
+    if text && !a.weights.is_empty() {
+        bail!("--weights does not apply to text models: each folder holds its own weights");
     }
     let dir = new_run_dir(a.out.as_deref(), "auto", &a.models[0])?;
     let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let kind = if text {
+        split::DataKind::Texts
+    } else {
+        split::DataKind::ImagesOrArrays
+    };
     let splits = split::write(
         &a.data,
+        kind,
         a.labels_per_class,
         a.val_fraction,
         a.seed,
@@ -363,8 +392,11 @@ fn run_inner(
 
     // The model: the only one, or the best ranked.
     let (model, mut weights) = choose_model(a, &splits, &mut search)?;
-    let spec = find(&model)?;
-    let stages = spec.stage_names();
+    let stages = if text {
+        text_stage_names(&model)?
+    } else {
+        find(&model)?.stage_names()
+    };
 
     let target_epochs = epochs_for(splits.n_train, 32, 300, 10, 60);
     // A run on the training part of the labels, measured on the held-out part at the last
@@ -383,6 +415,8 @@ fn run_inner(
             lr,
             seed: a.seed,
             precision: a.precision,
+            // Transformers train with AdamW (at the rates `rate` gives them), CNNs with SGD.
+            optimizer: if text { OptName::Adamw } else { OptName::Sgd },
             ..TrainOpts::default()
         });
         t.weights = weights.map(str::to_string);
@@ -390,12 +424,16 @@ fn run_inner(
     };
     let target_work = (splits.n_train * target_epochs) as f64;
 
+    // The learning rate of each kind of trial: SGD's for CNNs; AdamW's for transformers, the
+    // usual few-shot fine-tuning rates of BERT-family encoders.
+    let rate = |cnn: f64, transformer: f64| if text { transformer } else { cnn };
+
     // 1. The baseline: the target labels alone, from random weights.
     search.attempt(Try {
         name: "target only",
         what: "from random weights, on the target labels only (the baseline)".into(),
         transfer: false,
-        job: Job::Train(labelled(true, 0.03, None)),
+        job: Job::Train(labelled(true, rate(0.03, 5e-4), None)),
         work: target_work,
     })?;
 
@@ -403,7 +441,7 @@ fn run_inner(
     let n_source = match &source {
         Some(src) => Some(match a.source_samples {
             Some(n) => n,
-            None => count(src)?,
+            None => count(src, text)?,
         }),
         None => None,
     };
@@ -444,16 +482,19 @@ fn run_inner(
             work,
         })? {
             let r = &search.rows[i];
-            if r.val.is_some() {
+            // A text run's model is not a weights file the folder's model loads.
+            if r.val.is_some() && !text {
                 weights = Some(r.dir.join("model.safetensors").display().to_string());
             }
         }
     }
 
-    // 3. Reusing the weights: probe, partial and full fine-tuning, cheapest first.
-    if let Some(w) = &weights {
+    // 3. Reusing the weights: probe, partial and full fine-tuning, cheapest first. A text
+    // model's folder holds its pre-trained weights.
+    if weights.is_some() || text {
+        let w = weights.as_deref();
         let mid = stages[(stages.len().saturating_sub(1)) / 2];
-        let mut probe = labelled(false, 0.05, Some(w));
+        let mut probe = labelled(false, rate(0.05, 1e-3), w);
         probe.groups.freeze_backbone = true;
         search.attempt(Try {
             name: "linear probe",
@@ -466,14 +507,14 @@ fn run_inner(
             name: "partial fine-tuning",
             what: format!("stages up to {mid} frozen, the later ones and a new head trained"),
             transfer: true,
-            job: Job::Train(labelled(false, 0.01, Some(w)).freeze_until(mid)),
+            job: Job::Train(labelled(false, rate(0.01, 1e-4), w).freeze_until(mid)),
             work: target_work,
         })?;
         search.attempt(Try {
             name: "full fine-tuning",
             what: "every layer trained from the pre-trained weights".into(),
             transfer: true,
-            job: Job::Train(labelled(false, 0.01, Some(w))),
+            job: Job::Train(labelled(false, rate(0.01, 1e-4), w)),
             work: target_work,
         })?;
     }
@@ -528,7 +569,7 @@ fn run_inner(
                 adapted.push(i);
             }
         }
-        if let Some(i) = search.best_of(adapted) {
+        if let Some(i) = search.best_of(adapted).filter(|_| !text) {
             let w = search.rows[i]
                 .dir
                 .join("model.safetensors")
@@ -558,7 +599,8 @@ fn choose_model(
     if a.models.len() == 1 {
         return Ok((a.models[0].clone(), w(0)));
     }
-    if !splits.images || a.weights.is_empty() {
+    let text = is_text_model(&a.models[0]);
+    if !text && (!splits.images || a.weights.is_empty()) {
         search.say(format!(
             "  several models: ranking needs image data and --weights for each; using {}",
             a.models[0]

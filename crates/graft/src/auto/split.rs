@@ -1,6 +1,6 @@
 //! The labelled target data split once for every trial: a training part, a held-out part that
 //! chooses the winner, and the whole (the winner is trained again on it). Written as files that
-//! every command reads: CSV manifests for images, .npz for arrays.
+//! every command reads: CSV manifests for images, .npz for arrays, JSONL for texts.
 
 use crate::image_data::is_image_source;
 use crate::weights_file::csv_field;
@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use graft_data::arrays::open_array_spec;
 use graft_data::image_folder::ImageDataset;
 use graft_data::npy::{write_npz, NpyOut};
+use graft_data::text::open_text;
 use graft_nn::train::data::{labels_per_class, stratified_split};
 use std::path::{Path, PathBuf};
 
@@ -22,8 +23,18 @@ pub struct Splits {
     pub images: bool,
 }
 
+/// What the labelled target data are, as the model reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    /// Images (a folder or a manifest) or an array file.
+    ImagesOrArrays,
+    /// Texts (JSONL, CSV/TSV, .txt folders, reviews) with `text` and `label` fields.
+    Texts,
+}
+
 pub fn write(
     spec: &str,
+    kind: DataKind,
     per_class: Option<usize>,
     val_fraction: f64,
     seed: u64,
@@ -34,8 +45,17 @@ pub fn write(
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = Path::new(spec);
-    let images = path.exists() && is_image_source(path);
-    let (labels, names) = if images {
+    let images = kind == DataKind::ImagesOrArrays && path.exists() && is_image_source(path);
+    let texts = match kind {
+        DataKind::Texts => Some(
+            open_text(path, &crate::text_features::TextArgs::default().options())
+                .with_context(|| format!("reading the texts at {spec}"))?,
+        ),
+        DataKind::ImagesOrArrays => None,
+    };
+    let (labels, names) = if let Some(t) = &texts {
+        (t.labels.clone(), t.class_names.clone())
+    } else if images {
         let ds = ImageDataset::open(path).with_context(|| format!("reading {spec}"))?;
         (
             ds.samples.iter().map(|s| s.1 as i64).collect::<Vec<_>>(),
@@ -84,9 +104,17 @@ pub fn write(
         |part: &[i64]| -> Vec<usize> { part.iter().map(|&j| kept[j as usize] as usize).collect() };
     let (train_idx, val_idx) = (pick(&tr), pick(&va));
     let all_idx: Vec<usize> = kept.iter().map(|&i| i as usize).collect();
-    let ext = if images { "csv" } else { "npz" };
+    let ext = match (&texts, images) {
+        (Some(_), _) => "jsonl",
+        (None, true) => "csv",
+        (None, false) => "npz",
+    };
     let file = |name: &str| dir.join(format!("{name}.{ext}"));
-    if images {
+    if let Some(t) = &texts {
+        for (name, idx) in [("train", &train_idx), ("val", &val_idx), ("all", &all_idx)] {
+            write_jsonl(t, idx, &file(name))?;
+        }
+    } else if images {
         let ds = ImageDataset::open(path)?;
         for (name, idx) in [("train", &train_idx), ("val", &val_idx), ("all", &all_idx)] {
             write_manifest(&ds, idx, &file(name))?;
@@ -98,7 +126,13 @@ pub fn write(
         }
     }
     // The commands must find the same classes, in the same order, in every split.
-    let again: Vec<String> = if images {
+    let again: Vec<String> = if texts.is_some() {
+        open_text(
+            &file("all"),
+            &crate::text_features::TextArgs::default().options(),
+        )?
+        .class_names
+    } else if images {
         ImageDataset::open(&file("all"))?.classes
     } else {
         let ds = open_array_spec(&file("all").display().to_string())?;
@@ -125,6 +159,20 @@ pub fn write(
         classes: names.len(),
         images,
     })
+}
+
+fn write_jsonl(t: &graft_data::text::TextDataset, idx: &[usize], out: &Path) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for &i in idx {
+        let line = serde_json::json!({
+            "text": t.texts[i],
+            "label": t.class_names[t.labels[i] as usize],
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    graft_data::atomic::write_atomic_bytes(out, text.as_bytes())?;
+    Ok(())
 }
 
 fn write_manifest(ds: &ImageDataset, idx: &[usize], out: &Path) -> anyhow::Result<()> {
@@ -206,7 +254,15 @@ mod tests {
         let y: Vec<i64> = (0..30).map(|i| i % 3).collect();
         let p = d.path().join("d.npz");
         npz(&p, &y, Some(&names));
-        let s = write(p.to_str().unwrap(), Some(6), 0.3, 1, &d.path().join("s")).unwrap();
+        let s = write(
+            p.to_str().unwrap(),
+            DataKind::ImagesOrArrays,
+            Some(6),
+            0.3,
+            1,
+            &d.path().join("s"),
+        )
+        .unwrap();
         assert_eq!((s.n_train, s.n_val, s.classes), (12, 6, 3));
         for f in [&s.train, &s.val, &s.all] {
             let ds = open_array_spec(f).unwrap();
@@ -219,9 +275,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("d.npz");
         npz(&p, &[0, 1, 1, 0, 2], None);
-        let e = write(p.to_str().unwrap(), None, 0.3, 1, &d.path().join("s"))
-            .err()
-            .unwrap();
+        let e = write(
+            p.to_str().unwrap(),
+            DataKind::ImagesOrArrays,
+            None,
+            0.3,
+            1,
+            &d.path().join("s"),
+        )
+        .err()
+        .unwrap();
         assert!(
             e.to_string().contains("class 2 has 1 labelled sample"),
             "{e}"

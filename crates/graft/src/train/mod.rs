@@ -292,7 +292,14 @@ pub fn run(
     tch::manual_seed(seed as i64);
     let classes = train.num_classes() as i64;
     let mut loaded = match &text {
-        Some(_) => backbone_load::load_text(&recipe.model, classes, device, recipe.lora.as_ref())?,
+        // `pretrain` trains from scratch: the folder gives the architecture, not the weights.
+        Some(_) => backbone_load::load_text(
+            &recipe.model,
+            classes,
+            device,
+            recipe.lora.as_ref(),
+            recipe.command != "pretrain",
+        )?,
         None => backbone_load::load(
             &recipe.model,
             recipe.weights.as_deref(),

@@ -162,6 +162,49 @@ pub fn load_text_model(
     })
 }
 
+/// Builds the encoder of the folder `spec` (with a classifier of `classes` outputs) from its
+/// configuration alone, with random weights drawn as Hugging Face initialises a BERT-family
+/// model before training (`BertPreTrainedModel._init_weights`): linear and embedding weights
+/// from N(0, `initializer_range`), biases zero, LayerNorm scales one and shifts zero. The
+/// from-scratch baseline of a text task: the same architecture and tokenizer, nothing learned.
+/// (The padding row of the word embeddings is drawn like the others, not zeroed.)
+pub fn init_text_model(spec: &str, classes: Option<i64>, device: Device) -> Result<TextModel> {
+    let (dir, config) = open_config(spec)?;
+    let pooling = Pooling::from_model_dir(&dir)?;
+    let tokenizer = tokenizer_in(&dir)?;
+    let (max_length, _) = lengths(&dir, &config)?;
+    let std = read_json(&dir.join("config.json"))?
+        .get("initializer_range")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.02);
+    let vs = VarStore::new(device);
+    let model = Bert::new(&vs.root(), &config, pooling, classes, None);
+    tch::no_grad(|| -> Result<()> {
+        for (name, mut t) in vs.variables() {
+            let norm = name.contains("LayerNorm") || name.contains("layer_norm");
+            if norm && name.ends_with(".weight") {
+                let _ = t.f_fill_(1.0)?;
+            } else if name.ends_with(".bias") {
+                let _ = t.f_zero_()?;
+            } else {
+                t.f_copy_(&t.f_randn_like()?.f_mul_scalar(std)?)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(TextModel {
+        vs,
+        model,
+        dir,
+        weights: PathBuf::new(),
+        weights_sha256: "random-init".into(),
+        tokenizer,
+        max_length,
+        loaded: 0,
+        skipped: Vec::new(),
+    })
+}
+
 /// The file's tensors under the bare encoder's names; heads graft does not build are returned
 /// separately. Without `new_head` a checkpoint classifier is kept (it must then match).
 fn encoder_keys(file: StateDict, new_head: bool) -> (StateDict, Vec<String>) {

@@ -18,7 +18,7 @@ pub mod pooling;
 pub mod tiny;
 
 pub use config::{BertConfig, Family};
-pub use load::{load_text_model, TextModel};
+pub use load::{init_text_model, load_text_model, TextModel};
 pub use pooling::{Pooling, PoolingMode};
 
 use crate::models::layers::{check_features, require_head, Linear};
