@@ -124,7 +124,7 @@ pub struct AdaptSpec {
     pub seed: Option<u64>,
     #[cfg_attr(feature = "clap", arg(long, help = crate::train::PRECISION_HELP))]
     pub precision: Option<Precision>,
-    /// Run directory (default: runs/adapt-<model>-N)
+    /// Run directory (default: runs/adapt-MODEL-N)
     #[cfg_attr(feature = "clap", arg(long))]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint

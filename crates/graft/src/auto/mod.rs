@@ -69,7 +69,7 @@ pub struct AutoSpec {
     /// Fraction of every class of --data held out to choose the winner
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.3))]
     pub val_fraction: f64,
-    /// Run directory (default: runs/auto-<model>-N)
+    /// Run directory (default: runs/auto-MODEL-N)
     #[cfg_attr(feature = "clap", arg(long))]
     pub out: Option<PathBuf>,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
