@@ -125,13 +125,13 @@ impl graft::Observer for CliObserver {
                 self.epochs.observe(e);
                 if let graft_nn::train::Event::EpochEnd(r) = e {
                     if self.epoch_lines && !self.quiet {
-                        eprintln!("{}", epoch_line(r));
+                        eprintln!("{}", graft::observe::epoch_line(r));
                     }
                 }
             }
             Event::AdaptEpochEnd(r) => {
                 if !self.quiet {
-                    eprintln!("{}", adapt_epoch_line(r));
+                    eprintln!("{}", graft::observe::adapt_epoch_line(r));
                 }
             }
             Event::Info(s) => {
@@ -142,46 +142,4 @@ impl graft::Observer for CliObserver {
             Event::Warning(s) => eprintln!("warning: {s}"),
         }
     }
-}
-
-/// `epoch   3  loss 0.1234  train 95.00%  val 90.00%  (1.2 s)`.
-pub fn epoch_line(r: &graft_nn::train::EpochRecord) -> String {
-    let val = r.val.as_ref().map_or(String::new(), |m| {
-        format!("  val {:.2}%", 100.0 * m.accuracy)
-    });
-    format!(
-        "epoch {:>3}  loss {:.4}  train {:.2}%{val}  ({:.1} s)",
-        r.epoch,
-        r.train_loss,
-        100.0 * r.train_accuracy,
-        r.seconds
-    )
-}
-
-/// An adaptation epoch: the plain line's figures with the domain loss, discriminator accuracy,
-/// pseudo-labels, DEV risk and the monitored target accuracy when the run has them.
-pub fn adapt_epoch_line(r: &graft_nn::train::adapt::AdaptRecord) -> String {
-    let opt = |name: &str, v: Option<f64>, pct: bool| {
-        v.map_or(String::new(), |v| {
-            if pct {
-                format!("  {name} {:.2}%", 100.0 * v)
-            } else {
-                format!("  {name} {v:.4}")
-            }
-        })
-    };
-    format!(
-        "epoch {:>3}  loss {:.4}  train {:.2}%{}{}{}{}{}{}  ({:.1} s)",
-        r.base.epoch,
-        r.base.train_loss,
-        100.0 * r.base.train_accuracy,
-        opt("val", r.base.val.as_ref().map(|m| m.accuracy), true),
-        opt("domain", r.domain_loss, false),
-        opt("disc acc", r.domain_accuracy, true),
-        r.pseudo_labels
-            .map_or(String::new(), |p| format!("  pseudo {p}")),
-        opt("dev", r.dev_risk, false),
-        opt("target test (monitor)", r.monitor_accuracy, true),
-        r.base.seconds
-    )
 }

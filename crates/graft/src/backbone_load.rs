@@ -36,7 +36,7 @@ pub fn load_text(
     let tm = if pretrained {
         graft_nn::models::bert::load_text_model(spec, Some(classes), device, true, lora)
     } else {
-        graft_nn::models::bert::init_text_model(spec, Some(classes), device)
+        graft_nn::models::bert::init_text_model(spec, Some(classes), device, None)
     }
     .with_context(|| format!("loading the text model {spec}"))?;
     if !pretrained {

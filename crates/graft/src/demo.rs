@@ -247,7 +247,7 @@ pub fn run(
     obs: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<DemoResult, Error> {
-    run_inner(a, rt, obs, cancel).map_err(Error::from_anyhow)
+    run_inner(a, rt, obs, cancel).map_err(Error::from)
 }
 
 fn run_inner(
@@ -499,10 +499,7 @@ fn run_inner(
         seed: a.seed,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    graft_data::atomic::write_atomic_bytes(
-        &RunDir::new(&dir).summary(),
-        serde_json::to_string_pretty(&results)?.as_bytes(),
-    )?;
+    RunDir::new(&dir).write_summary(&results)?;
     Ok(results)
 }
 

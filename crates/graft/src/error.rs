@@ -17,7 +17,18 @@ pub enum Error {
     },
     /// Bad input or a failure along the way, with its causes.
     #[error(transparent)]
-    Failed(#[from] anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+/// A cancellation carried inside an `anyhow` error (the runs build their errors with `anyhow`)
+/// comes back out as [`Error::Cancelled`]; anything else is [`Error::Failed`].
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<Error>() {
+            Ok(e) => e,
+            Err(e) => Error::Failed(e),
+        }
+    }
 }
 
 impl From<graft_data::DataError> for Error {
@@ -29,17 +40,6 @@ impl From<graft_data::DataError> for Error {
 impl From<graft_nn::NnError> for Error {
     fn from(e: graft_nn::NnError) -> Self {
         Error::Failed(e.into())
-    }
-}
-
-impl Error {
-    /// An `anyhow` error as the library's: a cancellation carried inside it comes back out as
-    /// [`Error::Cancelled`], anything else is [`Error::Failed`].
-    pub fn from_anyhow(e: anyhow::Error) -> Error {
-        match e.downcast::<Error>() {
-            Ok(e) => e,
-            Err(e) => Error::Failed(e),
-        }
     }
 }
 

@@ -116,8 +116,8 @@ impl FinishedRun {
 
 /// The text model of a finished run and its tokenizer. A run that saved a whole model
 /// (full fine-tuning, merged adapters) is itself a model folder; an unmerged LoRA run saved
-/// the base weights with its adapters, so the base folder is built with the same adapters and
-/// the run's file loaded over it, every tensor matched.
+/// the base weights with its adapters, so the base folder's architecture is built with the
+/// same adapters. Either way the run's own file is the one read, every tensor matched.
 fn open_text(
     run_dir: &Path,
     base: &str,
@@ -131,21 +131,22 @@ fn open_text(
     } else {
         base.to_string()
     };
-    let mut tm = graft_nn::models::bert::load_text_model(&from, Some(classes), device, true, lora)
+    let mut tm = graft_nn::models::bert::init_text_model(&from, Some(classes), device, lora)
         .with_context(|| format!("building the text model of {}", run_dir.display()))?;
     let file = RunDir::new(run_dir).model();
     tm.vs
         .load(&file)
         .with_context(|| format!("{}: not the weights this run's model saved", file.display()))?;
     let tokenizer = tokenizer_file(&from)?;
+    let loaded = tm.vs.variables().len();
     Ok((
         LoadedModel {
             vs: tm.vs,
             model: Box::new(tm.model),
             weights: Some(WeightsInfo {
                 sha256: graft_nn::weights::sha256_file(&file)?,
+                loaded,
                 path: file,
-                loaded: tm.loaded,
             }),
         },
         tokenizer,

@@ -85,15 +85,14 @@ fn inputs(
             .iter()
             .map(|f| {
                 let name = f.display().to_string();
-                let texts = graft_data::text::open_text(f, &recipe.options(false))
-                    .with_context(|| format!("reading the texts at {name}"))?;
+                let texts = crate::text_data::read(&name, recipe, false)?;
                 let names = texts
                     .texts
                     .iter()
                     .enumerate()
                     .map(|(i, t)| (format!("{name}:{}", i + 1), Some(t.clone())))
                     .collect();
-                let data = crate::text_data::open(&name, tokenizer, recipe, false, obs)?;
+                let data = crate::text_data::tokenize(texts, &name, tokenizer, recipe, obs)?;
                 Ok((data, names))
             })
             .collect(),

@@ -1,6 +1,7 @@
 //! A run directory and the names of the files in it. Every command that writes or reads a run
 //! asks this type for the path, so a file's name is written once.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 /// A run directory (`runs/<command>-<model>-N/` by default).
@@ -67,6 +68,16 @@ impl RunDir {
     /// `adapter/`: LoRA adapters as PEFT saves them.
     pub fn adapter(&self) -> PathBuf {
         self.path.join("adapter")
+    }
+
+    /// Writes `summary` as `summary.json`, atomically: every run's outcome goes through here.
+    pub fn write_summary(&self, summary: &impl serde::Serialize) -> anyhow::Result<()> {
+        let p = self.summary();
+        let text = serde_json::to_string_pretty(summary)
+            .with_context(|| format!("serialising {}", p.display()))?;
+        graft_data::atomic::write_atomic_bytes(&p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
+        Ok(())
     }
 
     /// The engine's view of the same directory.

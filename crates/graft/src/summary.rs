@@ -51,10 +51,6 @@ impl Summary {
 
     /// Writes it atomically into `dir`.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        graft_data::atomic::write_atomic_bytes(
-            &crate::RunDir::new(dir).summary(),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )?;
-        Ok(())
+        crate::RunDir::new(dir).write_summary(self)
     }
 }

@@ -5,7 +5,7 @@
 use crate::observe::Observer;
 use crate::text_features::TextArgs;
 use anyhow::Context;
-use graft_data::text::{open_text, TextOptions, TextTokenizer};
+use graft_data::text::{open_text, TextDataset, TextOptions, TextTokenizer};
 use graft_nn::train::Samples;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -31,7 +31,7 @@ impl TextRecipe {
     }
 
     /// How the reader takes the texts; without `labelled`, labels are not read.
-    pub(crate) fn options(&self, labelled: bool) -> TextOptions {
+    fn options(&self, labelled: bool) -> TextOptions {
         TextOptions {
             text_column: self.text_column.clone(),
             label_column: labelled.then(|| self.label_column.clone()),
@@ -49,9 +49,24 @@ pub fn open(
     labelled: bool,
     obs: &mut dyn Observer,
 ) -> anyhow::Result<Samples> {
-    let p = Path::new(path);
-    let ds = open_text(p, &recipe.options(labelled))
-        .with_context(|| format!("reading the texts at {path}"))?;
+    tokenize(read(path, recipe, labelled)?, path, tokenizer, recipe, obs)
+}
+
+/// The texts at `path` as `recipe` reads them; without `labelled`, labels are not read.
+pub fn read(path: &str, recipe: &TextRecipe, labelled: bool) -> anyhow::Result<TextDataset> {
+    open_text(Path::new(path), &recipe.options(labelled))
+        .with_context(|| format!("reading the texts at {path}"))
+}
+
+/// `ds` (read from `path`) tokenised with `tokenizer` and cut to the recipe's token limit; the
+/// texts cut and the empty ones left out are reported on `obs`.
+pub fn tokenize(
+    ds: TextDataset,
+    path: &str,
+    tokenizer: &Path,
+    recipe: &TextRecipe,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<Samples> {
     let tok = TextTokenizer::from_file(tokenizer, recipe.max_length)?;
     let texts: Vec<&str> = ds.texts.iter().map(String::as_str).collect();
     let b = tok.encode_batch(&texts)?;

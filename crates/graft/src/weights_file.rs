@@ -61,6 +61,31 @@ pub fn csv_field(s: &str) -> String {
 
 /// Reads a weights file: every weight finite and >= 0, not all zero, `index` (when present)
 /// covering 0..n exactly once.
+/// The weights file `path` for the set `set` (`what` names it in errors: "the training set",
+/// "the source"): one weight per sample, in the set's order, as the engine takes them.
+pub fn read_for(
+    path: &str,
+    what: &str,
+    set: &graft_nn::train::Samples,
+) -> anyhow::Result<Vec<f32>> {
+    let w = read(Path::new(path))?;
+    if w.len() != set.len() {
+        bail!(
+            "{path}: {} weights but {what} {} has {} samples; expected one weight per sample, in \
+             its order",
+            w.len(),
+            set.source,
+            set.len()
+        );
+    }
+    Ok(w.into_iter().map(|v| v as f32).collect())
+}
+
+/// The weights of the samples at `idx` (a subset taken with `Samples::select`), in that order.
+pub fn pick(w: &[f32], idx: &[i64]) -> Vec<f32> {
+    idx.iter().map(|&i| w[i as usize]).collect()
+}
+
 pub fn read(path: &Path) -> anyhow::Result<Vec<f64>> {
     let shown = path.display();
     let weights = if is_npy(path) {

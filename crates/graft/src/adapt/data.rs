@@ -182,14 +182,8 @@ pub fn check(sets: &Sets, vectors: bool) -> anyhow::Result<()> {
     }
     for (what, t) in others {
         let labelled = t.labels.iter().any(|&l| l >= 0);
-        if labelled && t.class_names != s.class_names {
-            bail!(
-                "{} ({what}) has classes [{}] but the source {} has [{}]; they must match",
-                t.source,
-                t.class_names.join(", "),
-                s.source,
-                s.class_names.join(", ")
-            );
+        if labelled {
+            crate::train::same_classes(t, what, s, "the source")?;
         }
         let (a, b) = (shape_of(t), shape_of(s));
         if vectors && a.0 != b.0 {

@@ -15,6 +15,7 @@ pub use summary::{AdaptOutcome, AdaptSummary, BeforeAfter};
 
 use crate::backbone_load;
 use crate::observe::{Event, Observer};
+use crate::weights_file::{pick, read_for};
 use crate::{CancelToken, Error, RunDir, Runtime};
 use anyhow::{bail, Context};
 use graft_nn::models::bert::load::is_text_model;
@@ -25,13 +26,8 @@ use graft_nn::train::{evaluate, ClassMetrics, Samples, Trainer};
 use graft_nn::NnError;
 use recipe::AdaptRecipe;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 use tch::nn::VarStore;
-
-fn pick<T: Copy>(v: &[T], idx: &[i64]) -> Vec<T> {
-    idx.iter().map(|&i| v[i as usize]).collect()
-}
 
 /// Runs `a`: adapts, selects the epoch to keep without target labels, evaluates, and saves the
 /// run. Cancelling through `cancel` stops at the next step with a checkpoint saved
@@ -42,7 +38,7 @@ pub fn run(
     obs: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<AdaptOutcome, Error> {
-    run_inner(a, rt, obs, cancel).map_err(Error::from_anyhow)
+    run_inner(a, rt, obs, cancel).map_err(Error::from)
 }
 
 fn run_inner(
@@ -128,22 +124,11 @@ fn run_inner(
             obs,
         )?
     };
-    let mut weights: Option<Vec<f32>> = match &recipe.sample_weights {
-        Some(f) => {
-            let w = crate::weights_file::read(Path::new(f))?;
-            if w.len() != sets.source.len() {
-                bail!(
-                    "{f}: {} weights but the source {} has {} samples; expected one weight per \
-                     sample, in its order",
-                    w.len(),
-                    sets.source.source,
-                    sets.source.len()
-                );
-            }
-            Some(w.into_iter().map(|v| v as f32).collect())
-        }
-        None => None,
-    };
+    let mut weights = recipe
+        .sample_weights
+        .as_deref()
+        .map(|f| read_for(f, "the source", &sets.source))
+        .transpose()?;
     if let Some(k) = recipe.source_samples {
         let idx = data::draw(sets.source.len(), k, seed, 10);
         weights = weights.map(|w| pick(&w, &idx));

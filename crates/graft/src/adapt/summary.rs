@@ -1,7 +1,6 @@
 //! `summary.json` of an adaptation run: one typed record, written by the run and returned to
 //! its caller.
 
-use anyhow::Context;
 use graft_nn::train::adapt::{DeltaSpec, L2SpSpec, SelfTraining};
 use graft_nn::train::ClassMetrics;
 use graft_nn::transfer::Bss;
@@ -62,10 +61,7 @@ pub struct AdaptSummary {
 impl AdaptSummary {
     /// Writes it atomically into `dir`.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        let p = crate::RunDir::new(dir).summary();
-        graft_data::atomic::write_atomic_bytes(&p, serde_json::to_string_pretty(self)?.as_bytes())
-            .with_context(|| format!("writing {}", p.display()))?;
-        Ok(())
+        crate::RunDir::new(dir).write_summary(self)
     }
 }
 

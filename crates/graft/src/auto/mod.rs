@@ -312,7 +312,7 @@ pub fn run(
     obs: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<AutoResult, Error> {
-    run_inner(a, rt, obs, cancel).map_err(Error::from_anyhow)
+    run_inner(a, rt, obs, cancel).map_err(Error::from)
 }
 
 fn run_inner(

@@ -52,13 +52,7 @@ impl Observer for LogFile {
         let line = match e {
             Event::Info(s) => s.to_string(),
             Event::Warning(s) => format!("warning: {s}"),
-            Event::Train(graft_nn::train::Event::EpochEnd(r)) => format!(
-                "epoch {:>3}  loss {:.4}  train {:.2}%  ({:.1} s)",
-                r.epoch,
-                r.train_loss,
-                100.0 * r.train_accuracy,
-                r.seconds
-            ),
+            Event::Train(graft_nn::train::Event::EpochEnd(r)) => crate::observe::epoch_line(r),
             _ => return,
         };
         let _ = writeln!(self.0, "{line}");

@@ -17,6 +17,7 @@ use crate::observe::{Event, Observer};
 use crate::recipe::Recipe;
 use crate::summary::Summary;
 use crate::text_data::{self, TextRecipe};
+use crate::weights_file::{pick, read_for};
 use crate::{CancelToken, Error, RunDir, Runtime};
 use anyhow::{bail, Context};
 use graft_data::image_io::DecodeSize;
@@ -77,35 +78,24 @@ pub fn new_run_dir(out: Option<&Path>, command: &str, model: &str) -> anyhow::Re
     Ok(dir)
 }
 
-fn same_classes(what: &str, a: &Samples, train: &Samples) -> anyhow::Result<()> {
-    if a.class_names != train.class_names {
+/// Checks that `a` (the run's `what`) has the classes of `reference` (`reference_what`: "the
+/// training set", "the source"), in the same order.
+pub(crate) fn same_classes(
+    a: &Samples,
+    what: &str,
+    reference: &Samples,
+    reference_what: &str,
+) -> anyhow::Result<()> {
+    if a.class_names != reference.class_names {
         bail!(
-            "{} ({what}) has classes [{}] but the training set {} has [{}]; they must match",
+            "{} ({what}) has classes [{}] but {reference_what} {} has [{}]; they must match",
             a.source,
             a.class_names.join(", "),
-            train.source,
-            train.class_names.join(", ")
+            reference.source,
+            reference.class_names.join(", ")
         );
     }
     Ok(())
-}
-
-/// The weights file `path`, one weight per sample of `train`, as the engine takes them.
-fn sample_weights_for(path: &str, train: &Samples) -> anyhow::Result<Vec<f32>> {
-    let w = crate::weights_file::read(Path::new(path))?;
-    if w.len() != train.len() {
-        bail!(
-            "{path}: {} weights but the training set {} has {} samples; expected one weight per sample, in its order",
-            w.len(),
-            train.source,
-            train.len()
-        );
-    }
-    Ok(w.into_iter().map(|v| v as f32).collect())
-}
-
-fn pick(w: &[f32], idx: &[i64]) -> Vec<f32> {
-    idx.iter().map(|&i| w[i as usize]).collect()
 }
 
 /// The recipe of a new run of `spec`, before its classes are known.
@@ -176,6 +166,15 @@ pub fn run(
     obs: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<TrainOutcome, Error> {
+    run_inner(spec, rt, obs, cancel).map_err(Error::from)
+}
+
+fn run_inner(
+    spec: &TrainSpec,
+    rt: &Runtime,
+    obs: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> anyhow::Result<TrainOutcome> {
     let t0 = Instant::now();
     let threads = rt.apply_threads();
     let device = rt.device;
@@ -186,14 +185,13 @@ pub fn run(
         Start::Recipe(file) => {
             let mut recipe = Recipe::read_file(file)?;
             if recipe.command != command {
-                return Err(anyhow::anyhow!(
+                bail!(
                     "{}: a `{}` recipe; repeat it with `graft {} --recipe {}`",
                     file.display(),
                     recipe.command,
                     recipe.command,
                     file.display()
-                )
-                .into());
+                );
             }
             // The classes are found again from the data, as in a new run.
             recipe.classes.clear();
@@ -216,7 +214,7 @@ pub fn run(
     recipe.decode_size = Some(decode);
     if let Some(f) = recipe.val_fraction {
         if !(0.0..1.0).contains(&f) {
-            return Err(anyhow::anyhow!("--val-fraction must be in [0, 1), got {f}").into());
+            bail!("--val-fraction must be in [0, 1), got {f}");
         }
     }
     let seed = recipe.train.seed;
@@ -236,21 +234,20 @@ pub fn run(
 
     let mut train = open_data(&recipe.data, obs)?;
     if train.num_classes() < 2 {
-        return Err(anyhow::anyhow!(
+        bail!(
             "{}: training needs at least 2 classes, found {}",
             train.source,
             train.num_classes()
-        )
-        .into());
+        );
     }
     let mut weights = recipe
         .sample_weights
         .as_deref()
-        .map(|f| sample_weights_for(f, &train))
+        .map(|f| read_for(f, "the training set", &train))
         .transpose()?;
     if let Some(k) = recipe.labels_per_class {
         if k == 0 {
-            return Err(anyhow::anyhow!("--labels-per-class must be at least 1").into());
+            bail!("--labels-per-class must be at least 1");
         }
         let idx = labels_per_class(&train.labels, k, seed);
         weights = weights.map(|w| pick(&w, &idx));
@@ -259,7 +256,7 @@ pub fn run(
     let val = match (&recipe.val, recipe.val_fraction) {
         (Some(v), _) => {
             let v = open_data(v, obs)?;
-            same_classes("validation set", &v, &train)?;
+            same_classes(&v, "validation set", &train, "the training set")?;
             Some(v)
         }
         (None, Some(f)) if f > 0.0 => {
@@ -273,17 +270,16 @@ pub fn run(
     };
     let empty = train.empty_classes();
     if !empty.is_empty() {
-        return Err(anyhow::anyhow!(
+        bail!(
             "{}: no training sample of class(es) {}",
             train.source,
             empty.join(", ")
-        )
-        .into());
+        );
     }
     let test = match &recipe.test {
         Some(t) => {
             let t = open_data(t, obs)?;
-            same_classes("test set", &t, &train)?;
+            same_classes(&t, "test set", &train, "the training set")?;
             Some(t)
         }
         None => None,
@@ -310,7 +306,7 @@ pub fn run(
     };
     if let (Some(w), Some(sha)) = (&loaded.weights, &recipe.weights_sha256) {
         if &w.sha256 != sha {
-            return Err(anyhow::anyhow!(
+            bail!(
                 "{}: the weights changed since {} (SHA-256 {} instead of {sha})",
                 w.path.display(),
                 if resuming {
@@ -319,8 +315,7 @@ pub fn run(
                     "the recipe was written"
                 },
                 w.sha256
-            )
-            .into());
+            );
         }
     }
     recipe.weights_sha256 = loaded.weights.as_ref().map(|w| w.sha256.clone());
@@ -378,7 +373,7 @@ pub fn run(
     match result {
         Ok(()) => {}
         Err(NnError::Interrupted { epoch, step }) => {
-            return Err(Error::Cancelled { dir, epoch, step });
+            return Err(Error::Cancelled { dir, epoch, step }.into());
         }
         Err(e) => return Err(e.into()),
     }

@@ -108,6 +108,38 @@ pub fn text_stage_names(spec: &str) -> Result<Vec<&'static str>> {
     Ok(super::stages(&config).iter().map(|s| s.name).collect())
 }
 
+/// The encoder of the folder `spec` as its configuration describes it (with a classifier of
+/// `classes` outputs when asked, and `lora` adapters), its variables as tch creates them: what
+/// [`load_text_model`] loads weights into and [`init_text_model`] initialises.
+fn build(
+    spec: &str,
+    classes: Option<i64>,
+    device: Device,
+    lora: Option<&LoraSpec>,
+) -> Result<(TextModel, BertConfig)> {
+    let (dir, config) = open_config(spec)?;
+    let pooling = Pooling::from_model_dir(&dir)?;
+    let tokenizer = tokenizer_in(&dir)?;
+    let (max_length, _) = lengths(&dir, &config)?;
+    if let Some(l) = lora {
+        l.validate()?;
+    }
+    let vs = VarStore::new(device);
+    let model = Bert::new(&vs.root(), &config, pooling, classes, lora);
+    let tm = TextModel {
+        vs,
+        model,
+        dir,
+        weights: PathBuf::new(),
+        weights_sha256: String::new(),
+        tokenizer,
+        max_length,
+        loaded: 0,
+        skipped: Vec::new(),
+    };
+    Ok((tm, config))
+}
+
 /// Builds the encoder of the folder `spec` (with a classifier of `classes` outputs when asked)
 /// and loads its weights strictly. With `new_head`, a classifier in the file is left out so a
 /// fresh one, sized to the new task, is trained. `lora` adds fresh adapters (not in the file).
@@ -118,20 +150,10 @@ pub fn load_text_model(
     new_head: bool,
     lora: Option<&LoraSpec>,
 ) -> Result<TextModel> {
-    let (dir, config) = open_config(spec)?;
-    let pooling = Pooling::from_model_dir(&dir)?;
-    let tokenizer = tokenizer_in(&dir)?;
-    let (max_length, _) = lengths(&dir, &config)?;
-
-    let weights_path = weights::hf::weights_file_in(&dir)?;
+    let (mut tm, config) = build(spec, classes, device, lora)?;
+    let weights_path = weights::hf::weights_file_in(&tm.dir)?;
     let file = weights::read(&weights_path)?;
     let (sd, mut skipped) = encoder_keys(file, new_head);
-
-    let mut vs = VarStore::new(device);
-    if let Some(l) = lora {
-        l.validate()?;
-    }
-    let model = Bert::new(&vs.root(), &config, pooling, classes, lora);
     let mut ignore_suffixes = vec!["position_ids".to_string(), "num_batches_tracked".into()];
     if lora.is_some() {
         ignore_suffixes.extend(LORA_MARKERS.iter().map(|m| format!("{m}weight")));
@@ -141,7 +163,7 @@ pub fn load_text_model(
         ignore_suffixes,
     };
     let report = weights::load_into(
-        &mut vs,
+        &mut tm.vs,
         &sd,
         &opts,
         config.family.model_type(),
@@ -149,17 +171,11 @@ pub fn load_text_model(
     )?;
     skipped.extend(report.skipped);
     skipped.sort();
-    Ok(TextModel {
-        weights_sha256: weights::sha256_file(&weights_path)?,
-        vs,
-        model,
-        dir,
-        weights: weights_path,
-        tokenizer,
-        max_length,
-        loaded: report.loaded,
-        skipped,
-    })
+    tm.weights_sha256 = weights::sha256_file(&weights_path)?;
+    tm.weights = weights_path;
+    tm.loaded = report.loaded;
+    tm.skipped = skipped;
+    Ok(tm)
 }
 
 /// Builds the encoder of the folder `spec` (with a classifier of `classes` outputs) from its
@@ -168,19 +184,25 @@ pub fn load_text_model(
 /// from N(0, `initializer_range`), biases zero, LayerNorm scales one and shifts zero. The
 /// from-scratch baseline of a text task: the same architecture and tokenizer, nothing learned.
 /// (The padding row of the word embeddings is drawn like the others, not zeroed.)
-pub fn init_text_model(spec: &str, classes: Option<i64>, device: Device) -> Result<TextModel> {
-    let (dir, config) = open_config(spec)?;
-    let pooling = Pooling::from_model_dir(&dir)?;
-    let tokenizer = tokenizer_in(&dir)?;
-    let (max_length, _) = lengths(&dir, &config)?;
-    let std = read_json(&dir.join("config.json"))?
+///
+/// `lora` adds adapters (their own initialisation: `A` random, `B` zero), so that a LoRA run's
+/// saved tensors can be loaded over the result.
+pub fn init_text_model(
+    spec: &str,
+    classes: Option<i64>,
+    device: Device,
+    lora: Option<&LoraSpec>,
+) -> Result<TextModel> {
+    let (mut tm, _) = build(spec, classes, device, lora)?;
+    let std = read_json(&tm.dir.join("config.json"))?
         .get("initializer_range")
         .and_then(Value::as_f64)
         .unwrap_or(0.02);
-    let vs = VarStore::new(device);
-    let model = Bert::new(&vs.root(), &config, pooling, classes, None);
     tch::no_grad(|| -> Result<()> {
-        for (name, mut t) in vs.variables() {
+        for (name, mut t) in tm.vs.variables() {
+            if LORA_MARKERS.iter().any(|m| name.contains(m)) {
+                continue; // the adapters keep the initialisation LoRA gives them
+            }
             let norm = name.contains("LayerNorm") || name.contains("layer_norm");
             if norm && name.ends_with(".weight") {
                 let _ = t.f_fill_(1.0)?;
@@ -192,17 +214,8 @@ pub fn init_text_model(spec: &str, classes: Option<i64>, device: Device) -> Resu
         }
         Ok(())
     })?;
-    Ok(TextModel {
-        vs,
-        model,
-        dir,
-        weights: PathBuf::new(),
-        weights_sha256: "random-init".into(),
-        tokenizer,
-        max_length,
-        loaded: 0,
-        skipped: Vec::new(),
-    })
+    tm.weights_sha256 = "random-init".into();
+    Ok(tm)
 }
 
 /// The file's tensors under the bare encoder's names; heads graft does not build are returned
