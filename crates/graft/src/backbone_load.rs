@@ -96,3 +96,85 @@ pub fn load(
     };
     Ok(LoadedModel { vs, model, weights })
 }
+
+/// Widths of the MLP saved in `sd`: its input and its hidden layers (`hidden.I.weight` is
+/// `out x in`), so a saved MLP is rebuilt from its file alone.
+fn mlp_widths(
+    sd: &graft_nn::weights::StateDict,
+    path: &std::path::Path,
+) -> anyhow::Result<(i64, Vec<i64>)> {
+    let mut hidden = Vec::new();
+    let mut input = None;
+    while let Some(w) = sd.tensors.get(&format!("hidden.{}.weight", hidden.len())) {
+        let s = w.size();
+        if s.len() != 2 {
+            anyhow::bail!(
+                "{}: hidden.{}.weight has shape {s:?}; expected out x in",
+                path.display(),
+                hidden.len()
+            );
+        }
+        input.get_or_insert(s[1]);
+        hidden.push(s[0]);
+    }
+    match input {
+        Some(i) => Ok((i, hidden)),
+        None => anyhow::bail!(
+            "{}: no hidden.0.weight; not the weights of graft's mlp model",
+            path.display()
+        ),
+    }
+}
+
+/// The MLP over `input`-wide feature vectors (`None`: the file's width) with a head of
+/// `classes` outputs. From `weights` (a run's `model.safetensors`) its widths are the file's,
+/// and `new_head` leaves the file's classifier out; from random weights its hidden widths are
+/// `hidden`.
+pub fn load_mlp(
+    weights_spec: Option<&str>,
+    input: Option<i64>,
+    hidden: &[i64],
+    dropout: f64,
+    classes: i64,
+    device: Device,
+    new_head: bool,
+) -> anyhow::Result<LoadedModel> {
+    let mut vs = VarStore::new(device);
+    let Some(w) = weights_spec else {
+        let input = input.context("the mlp's input width")?;
+        let model =
+            graft_nn::models::mlp::Mlp::new(&vs.root(), input, hidden, dropout, Some(classes))?;
+        return Ok(LoadedModel {
+            vs,
+            model: Box::new(model),
+            weights: None,
+        });
+    };
+    let path = weights::resolve(w)?;
+    let sd = weights::read(&path)?;
+    let (saved_input, saved_hidden) = mlp_widths(&sd, &path)?;
+    let input = input.unwrap_or(saved_input);
+    if saved_input != input {
+        anyhow::bail!(
+            "{}: an mlp over {saved_input} features, but the data have {input} per sample",
+            path.display()
+        );
+    }
+    let model =
+        graft_nn::models::mlp::Mlp::new(&vs.root(), input, &saved_hidden, dropout, Some(classes))?;
+    let opts = LoadOptions {
+        skip_head: new_head.then(|| model.head_prefix().to_string()),
+        ..LoadOptions::default()
+    };
+    let report = weights::load_into(&mut vs, &sd, &opts, crate::model_ref::MLP, &path)
+        .with_context(|| format!("loading {} into the mlp", path.display()))?;
+    Ok(LoadedModel {
+        vs,
+        model: Box::new(model),
+        weights: Some(WeightsInfo {
+            sha256: weights::sha256_file(&path)?,
+            loaded: report.loaded,
+            path,
+        }),
+    })
+}

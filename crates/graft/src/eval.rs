@@ -55,6 +55,7 @@ pub fn open_for(
         RunInput::Text { recipe, tokenizer } => {
             crate::text_data::open(spec, tokenizer, recipe, labelled, obs)
         }
+        RunInput::Vectors { width } => crate::vector_data::open(spec, Some(*width as usize)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! names, file paths): `graft extract`, and the features behind `probe`, `rank` and the
 //! feature cache.
 
+use crate::model_ref::ModelRef;
 use crate::observe::{Observer, Task};
 use crate::text_features::TextArgs;
 use anyhow::{bail, Context};
@@ -10,7 +11,6 @@ use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::image_io::DecodeSize;
 use graft_data::loader::{image_batches, ImageBatch, LoaderOptions};
-use graft_nn::models::bert::load::is_text_model;
 use graft_nn::precision::{Autocast, Precision};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,8 +74,13 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
     if r.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    if is_text_model(r.model) {
-        return crate::text_features::extract_text(r, obs);
+    match ModelRef::resolve(r.model)? {
+        ModelRef::Text(_) => return crate::text_features::extract_text(r, obs),
+        ModelRef::Mlp => bail!(
+            "the mlp model reads feature vectors, which are features already; extract runs an \
+             image or text model"
+        ),
+        ModelRef::Image(_) => {}
     }
     tch::manual_seed(r.seed as i64);
     let spec = graft_nn::models::find(r.model)?;

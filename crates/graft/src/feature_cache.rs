@@ -34,7 +34,7 @@ fn key(r: &Request<'_>) -> anyhow::Result<String> {
         h.update((s.len() as u64).to_le_bytes());
         h.update(s.as_bytes());
     };
-    if graft_nn::models::bert::load::is_text_model(r.model) {
+    if crate::model_ref::ModelRef::resolve(r.model)?.is_text() {
         crate::text_features::describe(r, &mut put)?;
     } else {
         describe_images(r, &mut put)?;

@@ -4,6 +4,7 @@
 //! `pretrain`, `finetune` (full, partial, LoRA merged or not) and `adapt`.
 
 use crate::backbone_load::{self, LoadedModel, WeightsInfo};
+use crate::model_ref::ModelRef;
 use crate::observe::Observer;
 use crate::recipe::Recipe;
 use crate::text_data::TextRecipe;
@@ -11,8 +12,7 @@ use crate::text_features::TextArgs;
 use crate::RunDir;
 use anyhow::{bail, Context};
 use graft_data::preprocess::Preprocess;
-use graft_nn::models::bert::load::{is_text_model, tokenizer_file};
-use graft_nn::models::find;
+use graft_nn::models::bert::load::tokenizer_file;
 use graft_nn::models::lora::LoraSpec;
 use graft_nn::train::InputSpec;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,8 @@ pub enum RunInput {
         recipe: TextRecipe,
         tokenizer: PathBuf,
     },
+    /// Feature vectors of this width (svmlight files are read at it).
+    Vectors { width: i64 },
 }
 
 pub struct FinishedRun {
@@ -92,14 +94,40 @@ impl FinishedRun {
                 decode_size,
             });
         }
-        let pre = find(&d.model)?.preprocess();
-        let loaded = backbone_load::load(
-            &d.model,
-            Some(&weights.display().to_string()),
-            Some(classes),
-            device,
-            false,
-        )?;
+        let found = ModelRef::resolve(&d.model)?;
+        let weights_spec = weights.display().to_string();
+        if let ModelRef::Mlp = found {
+            let loaded = backbone_load::load_mlp(
+                Some(&weights_spec),
+                None,
+                &[],
+                0.0,
+                classes,
+                device,
+                false,
+            )?;
+            let width = loaded
+                .vs
+                .variables()
+                .get("hidden.0.weight")
+                .map_or(0, |w| w.size()[1]);
+            return Ok(FinishedRun {
+                classes: d.classes,
+                loaded,
+                input: InputSpec::vectors(width),
+                kind: RunInput::Vectors { width },
+                decode_size,
+            });
+        }
+        let pre = found.preprocess().with_context(|| {
+            format!(
+                "{}: the run's model {} reads no images",
+                run_dir.display(),
+                d.model
+            )
+        })?;
+        let loaded =
+            backbone_load::load(&d.model, Some(&weights_spec), Some(classes), device, false)?;
         let input = InputSpec::from_preprocess(&pre, d.image_size);
         Ok(FinishedRun {
             classes: d.classes,
@@ -192,7 +220,7 @@ fn describe(dir: &Path) -> anyhow::Result<Described> {
             summary.display()
         );
     };
-    let text = if is_text_model(&model) {
+    let text = if ModelRef::resolve(&model)?.is_text() {
         let recipe = crate::adapt::recipe::AdaptRecipe::read(&RunDir::new(dir).recipe())?;
         let args = TextArgs {
             max_length: recipe.max_length,

@@ -29,6 +29,7 @@ pub mod feature_cache;
 pub mod feature_input;
 pub mod finished_run;
 pub mod image_data;
+pub mod model_ref;
 pub mod observe;
 pub mod predict;
 pub mod probe;
@@ -45,6 +46,7 @@ pub mod text_data;
 pub mod text_features;
 pub mod threads;
 pub mod train;
+pub mod vector_data;
 pub mod weights_file;
 
 pub use cancel::CancelToken;

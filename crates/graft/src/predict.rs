@@ -96,6 +96,18 @@ fn inputs(
                 Ok((data, names))
             })
             .collect(),
+        RunInput::Vectors { width } => spec
+            .files
+            .iter()
+            .map(|f| {
+                let name = f.display().to_string();
+                let data = crate::vector_data::open(&name, Some(*width as usize))?;
+                let names = (1..=data.len())
+                    .map(|i| (format!("{name}:{i}"), None))
+                    .collect();
+                Ok((data, names))
+            })
+            .collect(),
     }
 }
 

@@ -5,10 +5,10 @@
 use crate::extract::Request;
 use crate::feature_cache::cached_features;
 use crate::feature_input::Labelled;
+use crate::model_ref::ModelRef;
 use crate::observe::Observer;
 use crate::Runtime;
 use anyhow::{bail, Context};
-use graft_nn::models::bert::load::{is_text_model, text_stage_names};
 use graft_shallow::{scores, Matrix};
 use std::path::PathBuf;
 
@@ -102,15 +102,11 @@ pub fn run(a: &RankSpec, rt: &Runtime, obs: &mut dyn Observer) -> anyhow::Result
     let mut out = Vec::new();
     for (i, model) in a.models.iter().enumerate() {
         let weights = a.weights.get(i).map(String::as_str);
-        let known = if is_text_model(model) {
-            text_stage_names(model)?
-        } else {
-            graft_nn::models::find(model)?.stage_names()
-        };
+        let known = ModelRef::resolve(model)?.stage_names(&[])?;
         let mut stages: Vec<Option<String>> = a
             .stages
             .iter()
-            .filter(|s| known.contains(&s.as_str()))
+            .filter(|s| known.contains(s))
             .map(|s| Some(s.clone()))
             .collect();
         if stages.is_empty() {

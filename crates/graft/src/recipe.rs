@@ -33,6 +33,9 @@ pub struct Recipe {
     #[serde(default)]
     pub merge_lora: bool,
     pub train: TrainConfig,
+    /// The mlp model: its hidden widths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<i64>>,
     /// Text models: how the texts are read and cut.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextRecipe>,
@@ -91,6 +94,7 @@ mod tests {
                 graft_nn::train::InputSpec::tokens(),
                 false,
             ),
+            hidden: None,
             text: None,
             lora: None,
             decode_size: None,

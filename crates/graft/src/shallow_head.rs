@@ -27,14 +27,21 @@ pub struct Head {
     pub seed: u64,
 }
 
-impl Head {
-    pub fn label(&self) -> &'static str {
-        match self.name {
+impl HeadName {
+    /// The name `--classifier` takes.
+    pub fn label(self) -> &'static str {
+        match self {
             HeadName::Nn1 => "1nn",
             HeadName::Logreg => "logreg",
             HeadName::Svm => "svm",
             HeadName::Ridge => "ridge",
         }
+    }
+}
+
+impl Head {
+    pub fn label(&self) -> &'static str {
+        self.name.label()
     }
 
     /// Fits on `(x, y)` with optional per-sample weights and predicts the rows of `test`.

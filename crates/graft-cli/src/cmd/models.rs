@@ -1,4 +1,6 @@
-//! `graft models`: what the registry holds, with what each model expects as input.
+//! `graft models`: every model graft builds, with what each expects as input: the registry's
+//! image models one by one, then the families found by other means (the mlp over feature
+//! vectors, text encoder folders).
 
 use graft_data::preprocess::{Normalization, Preprocess};
 use graft_nn::models::{registry, Backbone};
@@ -28,6 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "feature_dim": stages.last().map(|s| s.dim),
                 "parameters": vs.variables().values().map(|t| t.numel()).sum::<usize>(),
                 "preprocess": pre,
+                "reads": "pixels",
             });
             println!("{v}");
         } else {
@@ -46,6 +49,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .collect();
             println!("  stages (name:feature dim) {}", st.join(" "));
             println!("  preprocessing {}", describe(&pre));
+            println!();
+        }
+    }
+    for f in &graft::model_ref::OTHER_FAMILIES {
+        let reads = format!("{:?}", f.reads).to_lowercase();
+        if args.json {
+            println!(
+                "{}",
+                json!({"name": f.name, "summary": f.summary, "reads": reads})
+            );
+        } else {
+            println!("{}  ({})", f.name, f.summary);
+            println!("  reads {reads}");
             println!();
         }
     }

@@ -85,6 +85,17 @@ impl InputSpec {
         }
     }
 
+    /// The input of the MLP: feature vectors of `d` values, stored as `d x 1 x 1` (taken as
+    /// they are).
+    pub fn vectors(d: i64) -> Self {
+        InputSpec {
+            channels: d,
+            height: 1,
+            width: 1,
+            normalization: Normalization::UnitRange,
+        }
+    }
+
     /// The evaluation view: centre crop of `fraction` of each side (the stored images' own
     /// [`crate::train::Samples::center_fraction`]), resized to the input size, channels
     /// matched, normalised. `x` holds floats in [0, 1].

@@ -2,10 +2,9 @@
 //! test), as images for a registry model or as feature vectors for the `mlp` model, checked
 //! against each other: same classes, same input shape.
 
-use anyhow::{bail, Context};
-use graft_data::arrays::{open_array_spec, read_svmlight};
-use graft_data::preprocess::{Normalization, Preprocess};
-use graft_data::ArrayDataset;
+use crate::vector_data;
+use anyhow::bail;
+use graft_data::preprocess::Preprocess;
 use graft_nn::train::engine::derive_seed;
 use graft_nn::train::{InputSpec, Samples};
 use std::path::Path;
@@ -20,27 +19,6 @@ pub fn draw(n: usize, k: usize, seed: u64, stream: u64) -> Vec<i64> {
     idx.truncate(k.min(n));
     idx.sort_unstable();
     idx
-}
-
-fn is_svmlight(spec: &str) -> bool {
-    let ext = Path::new(spec)
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    matches!(ext.as_deref(), Some("svmlight" | "libsvm" | "svm" | "txt"))
-}
-
-/// An array file with its labels; an unlabelled one gets -1 for every sample.
-fn arrays(spec: &str, width: Option<usize>) -> anyhow::Result<ArrayDataset> {
-    let mut ds = match width {
-        Some(w) if is_svmlight(spec) => read_svmlight(Path::new(spec), Some(w)),
-        _ => open_array_spec(spec),
-    }
-    .with_context(|| format!("reading {spec}"))?;
-    if ds.y.is_none() {
-        ds.y = Some(vec![-1; ds.n]);
-        ds.class_names = Some(Vec::new());
-    }
-    Ok(ds)
 }
 
 /// The source, target and test sets with the input spec the model takes.
@@ -91,7 +69,7 @@ pub fn images(
     let t = if Path::new(target).is_dir() {
         open(target)?
     } else {
-        Samples::from_arrays(&arrays(target, None)?)?
+        Samples::from_arrays(&vector_data::arrays(target, None)?)?
     };
     let te = test.map(&mut open).transpose()?;
     let input = InputSpec::from_preprocess(pre, None);
@@ -103,50 +81,17 @@ pub fn images(
     })
 }
 
-/// Feature vectors (svmlight, .npz, CSV) for the `mlp` model. svmlight files give no width, so
-/// all three are read at the widest one's.
+/// Feature vectors (svmlight, .npz, CSV) for the `mlp` model, read at one width.
 pub fn vectors(source: &str, target: &str, test: Option<&str>) -> anyhow::Result<Sets> {
     let specs: Vec<&str> = [Some(source), Some(target), test]
         .into_iter()
         .flatten()
         .collect();
-    let width = if specs.iter().all(|s| is_svmlight(s)) {
-        let mut w = 0;
-        for s in &specs {
-            w = w.max(arrays(s, None)?.dim());
-        }
-        Some(w)
-    } else {
-        None
-    };
-    let to_t = |ds: ArrayDataset| -> anyhow::Result<Samples> {
-        let src = ds.source.display().to_string();
-        if ds.sample_shape.len() != 1 {
-            bail!(
-                "{src}: samples of shape {:?}; the mlp model takes feature vectors (one row per \
-                 sample)",
-                ds.sample_shape
-            );
-        }
-        let k = ds.num_classes();
-        let names = ds
-            .class_names
-            .clone()
-            .unwrap_or_else(|| (0..k).map(|c| c.to_string()).collect());
-        let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
-        let y = ds.y.clone().expect("labels filled");
-        Ok(Samples::from_features(&x, ds.n, ds.dim(), y, names, src)?)
-    };
-    let s = to_t(arrays(source, width)?)?;
-    let t = to_t(arrays(target, width)?)?;
-    let te = test.map(|p| arrays(p, width).and_then(to_t)).transpose()?;
-    let d = s.channels();
-    let input = InputSpec {
-        channels: d,
-        height: 1,
-        width: 1,
-        normalization: Normalization::UnitRange,
-    };
+    let width = vector_data::common_width(&specs)?;
+    let s = vector_data::open(source, width)?;
+    let t = vector_data::open(target, width)?;
+    let te = test.map(|p| vector_data::open(p, width)).transpose()?;
+    let input = InputSpec::vectors(s.channels());
     Ok(Sets {
         source: s,
         target: t,

@@ -14,12 +14,12 @@ pub use spec::{AdaptSpec, SelectName};
 pub use summary::{AdaptOutcome, AdaptSummary, BeforeAfter};
 
 use crate::backbone_load;
+use crate::model_ref::{ModelRef, MLP_HIDDEN};
 use crate::observe::{Event, Observer};
 use crate::weights_file::{pick, read_for};
 use crate::{CancelToken, Error, RunDir, Runtime};
 use anyhow::{bail, Context};
-use graft_nn::models::bert::load::is_text_model;
-use graft_nn::models::{find, mlp::Mlp, Backbone};
+use graft_nn::models::Backbone;
 use graft_nn::train::adapt::{AdaptEvent, Adapter};
 use graft_nn::train::data::stratified_split;
 use graft_nn::train::{evaluate, ClassMetrics, Samples, Trainer};
@@ -91,8 +91,9 @@ fn run_inner(
         .clone()
         .context("--target-unlabelled is required (the unlabelled target set)")?;
     let seed = recipe.seed.unwrap_or(0);
-    let vectors = model_name == "mlp";
-    let text = !vectors && is_text_model(&model_name);
+    let found = ModelRef::resolve(&model_name)?;
+    let vectors = matches!(found, ModelRef::Mlp);
+    let text = found.is_text();
     if text && recipe.weights.is_some() {
         bail!("--weights does not apply to a text model: {model_name} holds its own weights");
     }
@@ -113,7 +114,7 @@ fn run_inner(
             obs,
         )?
     } else {
-        let pre = find(&model_name)?.preprocess();
+        let pre = found.preprocess().context("an image model")?;
         data::images(
             &source,
             &target,
@@ -157,19 +158,22 @@ fn run_inner(
 
     tch::manual_seed(seed as i64);
     let (mut vs, model): (VarStore, Box<dyn Backbone>) = if vectors {
-        if recipe.weights.is_some() {
-            bail!("the mlp model starts from random weights; --weights is for registry models");
-        }
-        let vs = VarStore::new(device);
-        let hidden = recipe.hidden.clone().unwrap_or_else(|| vec![50]);
-        let m = Mlp::new(
-            &vs.root(),
-            sets.input.channels,
-            &hidden,
-            recipe.train.dropout.unwrap_or(0.0),
-            Some(classes),
-        )?;
-        (vs, Box::new(m))
+        // From random weights, or from a trained mlp's file (its widths), keeping its head
+        // when it fits these classes.
+        let hidden = recipe.hidden.clone().unwrap_or_else(|| MLP_HIDDEN.to_vec());
+        let load = |new_head| {
+            backbone_load::load_mlp(
+                recipe.weights.as_deref(),
+                Some(sets.input.channels),
+                &hidden,
+                recipe.train.dropout.unwrap_or(0.0),
+                classes,
+                device,
+                new_head,
+            )
+        };
+        let l = load(false).or_else(|_| load(true))?;
+        (l.vs, l.model)
     } else if text {
         let l = backbone_load::load_text(&model_name, classes, device, None, true)?;
         (l.vs, l.model)

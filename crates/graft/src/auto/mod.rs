@@ -2,26 +2,30 @@
 //! order of cost within a time budget: a target-only baseline always first, then the source
 //! model as it is, a linear probe of its frozen features, partial and full fine-tuning, and,
 //! with unlabelled target data, domain adaptation (self-training, DANN, CDAN+E with
-//! self-training) and fine-tuning of the best adapted model. Each trial is a library run in
-//! a run directory of its own, with a deadline; the winner is chosen on a held-out part of the target labels,
+//! self-training) and fine-tuning of the best adapted model. On feature vectors the shallow
+//! methods come first (a logistic-regression baseline, feature alignment, instance weighting,
+//! TrAdaBoost: see [`shallow`]), then the same deep strategies with the `mlp` model. Each trial
+//! is a library run in a run directory of its own, with a deadline; the winner is chosen on a
+//! held-out part of the target labels,
 //! trained again on all of them, and its recipe saved as `winner.toml` for
 //! `graft finetune|pretrain|adapt --recipe`. Every strategy that lost to the baseline is
 //! flagged as negative transfer.
 
 pub mod budget;
+mod shallow;
 mod split;
 mod trial;
 
 use crate::adapt::AdaptSpec;
+use crate::model_ref::{ModelRef, MLP, MLP_HIDDEN};
 use crate::observe::Observer;
 use crate::train::OptName;
 use crate::train::{new_run_dir, TrainOpts, TrainSpec};
 use crate::{CancelToken, Error, Runtime};
 use anyhow::{bail, Context};
 use budget::Budget;
-use graft_nn::models::bert::load::{is_text_model, text_stage_names};
-use graft_nn::models::find;
 use graft_nn::precision::Precision;
+use graft_nn::train::SampleKind;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,11 +58,10 @@ pub struct AutoSpec {
     #[cfg_attr(feature = "clap", arg(long, requires = "target_unlabelled"))]
     pub target_samples: Option<usize>,
     /// Candidate models, comma-separated; several are ranked by LogME first (image data and
-    /// --weights for each needed) and the best is used
-    #[cfg_attr(
-        feature = "clap",
-        arg(long, value_delimiter = ',', default_value = "lenet")
-    )]
+    /// --weights for each needed) and the best is used. Default: lenet for images, mlp for
+    /// feature vectors (.npz rows, svmlight, CSV, graft feature files); text data need a text
+    /// model folder
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
     pub models: Vec<String>,
     /// Pre-trained weights of the models, comma-separated in the same order
     #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
@@ -101,13 +104,25 @@ pub struct Row {
     pub seconds: f64,
 }
 
-/// A strategy to try: its run and its cost in sample-epochs.
+/// A strategy to try: its run and its cost in sample-epochs (rows for a shallow method).
 struct Try {
     name: &'static str,
     what: String,
     transfer: bool,
     job: Job,
     work: f64,
+}
+
+impl From<shallow::Shallow> for Try {
+    fn from(s: shallow::Shallow) -> Try {
+        Try {
+            name: s.name,
+            what: s.what.to_string(),
+            transfer: s.transfer,
+            job: s.job,
+            work: 1.0,
+        }
+    }
 }
 
 /// `spec` with its file part made absolute, so that recipes work from any folder.
@@ -165,6 +180,8 @@ struct Search<'a> {
     dir: PathBuf,
     budget: Budget,
     rows: Vec<Row>,
+    /// The shallow rows' runs, to repeat the winner on all the labels.
+    shallow_jobs: Vec<Option<Job>>,
     /// Device, threads and decode size of every trial.
     rt: &'a Runtime,
     obs: &'a mut dyn Observer,
@@ -203,11 +220,20 @@ impl Search<'_> {
 
     /// Runs `t` when it fits the budget; its row either way.
     fn attempt(&mut self, t: Try) -> anyhow::Result<Option<usize>> {
-        let slug = t.name.replace([' ', '+'], "-");
+        // `CDAN+E + self-training` -> `CDAN-E-self-training`.
+        let slug = t
+            .name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
         let dir = self.dir.join("trials").join(&slug);
         let left = self.budget.left().as_secs_f64();
         let command = t.job.command();
-        let need = self.budget.estimate(command, t.work);
+        // Shallow methods differ in cost by orders of magnitude: each is timed on its own.
+        let kind = if t.job.shallow() { t.name } else { command };
+        let need = self.budget.estimate(kind, t.work);
+        let shallow_job = t.job.shallow().then(|| t.job.clone());
         let mut row = Row {
             name: t.name.to_string(),
             what: t.what,
@@ -223,20 +249,20 @@ impl Search<'_> {
             if need + self.reserve() > left {
                 row.status = format!("skipped: needs about {need:.0} s, {left:.0} s left");
                 self.say(format!("  {:<24} {}", row.name, row.status));
-                self.rows.push(row);
+                self.push(row, None);
                 return Ok(None);
             }
         }
         if self.interrupted() {
             row.status = "skipped: interrupted".into();
-            self.rows.push(row);
+            self.push(row, None);
             return Ok(None);
         }
         // Too little left to train anything (the first trial, the baseline, always runs).
         if left - self.reserve() < MIN_TRIAL_SECONDS && !self.rows.is_empty() || left < 1.0 {
             row.status = "skipped: the budget is spent".into();
             self.say(format!("  {:<24} {}", row.name, row.status));
-            self.rows.push(row);
+            self.push(row, None);
             return Ok(None);
         }
         if dir.exists() {
@@ -250,7 +276,7 @@ impl Search<'_> {
                 row.val = accuracy;
                 row.f1 = macro_f1;
                 row.status = "finished".into();
-                self.budget.learn(command, t.work, secs);
+                self.budget.learn(kind, t.work, secs);
             }
             Ended::OutOfTime => row.status = "stopped: out of budget".into(),
             Ended::Interrupted => row.status = "interrupted".into(),
@@ -263,8 +289,22 @@ impl Search<'_> {
             row.seconds,
             row.status
         ));
-        self.rows.push(row);
+        self.push(row, shallow_job);
         Ok(Some(self.rows.len() - 1))
+    }
+
+    fn push(&mut self, row: Row, job: Option<Job>) {
+        self.rows.push(row);
+        self.shallow_jobs.push(job);
+    }
+
+    /// The best held-out accuracy of the strategies that reuse nothing: what transfer must beat.
+    fn baseline(&self) -> Option<f64> {
+        self.rows
+            .iter()
+            .filter(|r| !r.transfer)
+            .filter_map(|r| r.val)
+            .reduce(f64::max)
     }
 }
 
@@ -322,7 +362,7 @@ fn run_inner(
     cancel: &CancelToken,
 ) -> anyhow::Result<AutoResult> {
     let budget = Budget::new(a.budget);
-    if a.models.is_empty() || a.models.iter().any(|m| m.is_empty()) {
+    if a.models.iter().any(|m| m.is_empty()) {
         bail!("--models: expected one or more model names, comma-separated");
     }
     if !a.weights.is_empty() && a.weights.len() != a.models.len() {
@@ -332,39 +372,94 @@ fn run_inner(
             a.models.len()
         );
     }
-    // Text models (a folder with its tokenizer) read texts; registry models images or arrays.
-    let text = is_text_model(&a.models[0]);
-    for m in &a.models {
-        if is_text_model(m) != text {
-            bail!("--models: {m} and {} read different data (texts and images); give models of one kind", a.models[0]);
-        }
-        if text {
-            text_stage_names(m)?;
-        } else {
-            find(m)?;
-        }
-    }
-    if text && !a.weights.is_empty() {
-        bail!("--weights does not apply to text models: each folder holds its own weights");
-    }
-    let dir = new_run_dir(a.out.as_deref(), "auto", &a.models[0])?;
-    let dir = std::path::absolute(&dir).unwrap_or(dir);
-    let kind = if text {
-        split::DataKind::Texts
-    } else {
-        split::DataKind::ImagesOrArrays
+    // What the data are: texts when the models are text models; feature vectors when the
+    // labelled target rows are vectors; else images (or image arrays).
+    let found = a
+        .models
+        .iter()
+        .map(|m| ModelRef::resolve(m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let kind = match found.first() {
+        Some(m) if m.is_text() => split::DataKind::Texts,
+        _ if crate::vector_data::holds_vectors(&a.data) => split::DataKind::Vectors,
+        _ => split::DataKind::ImagesOrArrays,
     };
+    let text = kind == split::DataKind::Texts;
+    let vectors = kind == split::DataKind::Vectors;
+    let models = if a.models.is_empty() {
+        vec![if vectors { MLP } else { "lenet" }.to_string()]
+    } else {
+        a.models.clone()
+    };
+    for (m, f) in models.iter().zip(&found) {
+        let fits = match f.reads() {
+            SampleKind::Tokens => text,
+            SampleKind::Vectors => vectors,
+            SampleKind::Pixels => !text && !vectors,
+        };
+        if !fits {
+            bail!(
+                "--models: {m} does not read the data of --data ({}); {}",
+                a.data,
+                match kind {
+                    split::DataKind::Vectors =>
+                        "feature vectors train the mlp model (--models mlp, the default)",
+                    split::DataKind::Texts => "give text model folders only",
+                    split::DataKind::ImagesOrArrays => "give image models (see `graft models`)",
+                }
+            );
+        }
+    }
+    if (text || vectors) && !a.weights.is_empty() {
+        bail!(
+            "--weights applies to image models: a text model folder holds its own weights, and \
+             the mlp starts from random weights or from the source model auto trains"
+        );
+    }
+    let dir = new_run_dir(a.out.as_deref(), "auto", &models[0])?;
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let mut test = a.test.as_deref().map(absolute_spec);
+    let mut source = a.source.as_deref().map(absolute_spec);
+    let mut unlabelled = a.target_unlabelled.as_deref().map(absolute_spec);
+    let mut data = a.data.clone();
+    if vectors {
+        // svmlight rows list their non-zero features only: every set is written out at one
+        // width, so that every command reads them alike.
+        let split_dir = dir.join("split");
+        let all: Vec<String> = [
+            Some(&data),
+            test.as_ref(),
+            source.as_ref(),
+            unlabelled.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        let specs: Vec<&str> = all.iter().map(String::as_str).collect();
+        if let Some(w) = crate::vector_data::common_width(&specs)? {
+            std::fs::create_dir_all(&split_dir)
+                .with_context(|| format!("creating {}", split_dir.display()))?;
+            for (name, s) in [
+                ("data", Some(&mut data)),
+                ("test", test.as_mut()),
+                ("source", source.as_mut()),
+                ("unlabelled", unlabelled.as_mut()),
+            ] {
+                if let Some(s) = s {
+                    *s = split::dense_copy(s, w, &split_dir.join(format!("{name}-dense.npz")))?;
+                }
+            }
+        }
+    }
     let splits = split::write(
-        &a.data,
+        &data,
         kind,
         a.labels_per_class,
         a.val_fraction,
         a.seed,
         &dir.join("split"),
     )?;
-    let test = a.test.as_deref().map(absolute_spec);
-    let source = a.source.as_deref().map(absolute_spec);
-    let unlabelled = a.target_unlabelled.as_deref().map(absolute_spec);
     // Every trial and the final run decode as a new run would, whatever the caller asked.
     let rt = Runtime {
         decode_size: Some(crate::decode_size::for_new_run(rt.decode_size)),
@@ -375,6 +470,7 @@ fn run_inner(
         dir: dir.clone(),
         budget,
         rows: Vec::new(),
+        shallow_jobs: Vec::new(),
         rt: &rt,
         obs,
         cancel,
@@ -391,12 +487,8 @@ fn run_inner(
     ));
 
     // The model: the only one, or the best ranked.
-    let (model, mut weights) = choose_model(a, &splits, &mut search)?;
-    let stages = if text {
-        text_stage_names(&model)?
-    } else {
-        find(&model)?.stage_names()
-    };
+    let (model, mut weights) = choose_model(a, &models, &splits, &mut search)?;
+    let stages = ModelRef::resolve(&model)?.stage_names(&MLP_HIDDEN)?;
 
     let target_epochs = epochs_for(splits.n_train, 32, 300, 10, 60);
     // A run on the training part of the labels, measured on the held-out part at the last
@@ -428,16 +520,6 @@ fn run_inner(
     // usual few-shot fine-tuning rates of BERT-family encoders.
     let rate = |cnn: f64, transformer: f64| if text { transformer } else { cnn };
 
-    // 1. The baseline: the target labels alone, from random weights.
-    search.attempt(Try {
-        name: "target only",
-        what: "from random weights, on the target labels only (the baseline)".into(),
-        transfer: false,
-        job: Job::Train(labelled(true, rate(0.03, 5e-4), None)),
-        work: target_work,
-    })?;
-
-    // 2. A source model, unless pre-trained weights were given.
     let n_source = match &source {
         Some(src) => Some(match a.source_samples {
             Some(n) => n,
@@ -445,6 +527,40 @@ fn run_inner(
         }),
         None => None,
     };
+
+    // 1. The baseline: the target labels alone, from random weights; on vectors a logistic
+    // regression first, then the shallow transfer methods, then the same from the mlp.
+    if vectors {
+        let n_target = match &unlabelled {
+            Some(u) => count(u, false)?,
+            None => splits.n_train,
+        };
+        let sets = shallow::VectorSets {
+            train: splits.train.clone(),
+            val: splits.val.clone(),
+            source: source.clone(),
+            unlabelled: unlabelled.clone(),
+            n_source: n_source.unwrap_or(0),
+            n_target,
+            d: graft_data::arrays::open_array_spec(&splits.train)?.dim(),
+        };
+        for s in shallow::strategies(&sets, a.seed) {
+            search.attempt(s.into())?;
+        }
+    }
+    search.attempt(Try {
+        name: if vectors {
+            "target only, mlp"
+        } else {
+            "target only"
+        },
+        what: "from random weights, on the target labels only (the baseline)".into(),
+        transfer: false,
+        job: Job::Train(labelled(true, rate(0.03, 5e-4), None)),
+        work: target_work,
+    })?;
+
+    // 2. A source model, unless pre-trained weights were given.
     // An adaptation run with `samples` source samples for `epochs`, and its cost.
     let adapt_run = |samples: usize, epochs: usize| -> (AdaptSpec, f64) {
         let mut v = AdaptSpec::new();
@@ -493,7 +609,7 @@ fn run_inner(
     // model's folder holds its pre-trained weights.
     if weights.is_some() || text {
         let w = weights.as_deref();
-        let mid = stages[(stages.len().saturating_sub(1)) / 2];
+        let mid = stages[(stages.len().saturating_sub(1)) / 2].clone();
         let mut probe = labelled(false, rate(0.05, 1e-3), w);
         probe.groups.freeze_backbone = true;
         search.attempt(Try {
@@ -503,13 +619,16 @@ fn run_inner(
             job: Job::Train(probe),
             work: target_work,
         })?;
-        search.attempt(Try {
-            name: "partial fine-tuning",
-            what: format!("stages up to {mid} frozen, the later ones and a new head trained"),
-            transfer: true,
-            job: Job::Train(labelled(false, rate(0.01, 1e-4), w).freeze_until(mid)),
-            work: target_work,
-        })?;
+        // With one stage, freezing up to the middle one is the probe again.
+        if stages.len() > 1 {
+            search.attempt(Try {
+                name: "partial fine-tuning",
+                what: format!("stages up to {mid} frozen, the later ones and a new head trained"),
+                transfer: true,
+                job: Job::Train(labelled(false, rate(0.01, 1e-4), w).freeze_until(mid)),
+                work: target_work,
+            })?;
+        }
         search.attempt(Try {
             name: "full fine-tuning",
             what: "every layer trained from the pre-trained weights".into(),
@@ -592,23 +711,24 @@ fn run_inner(
 /// The model to use: the only candidate, or the one LogME ranks first.
 fn choose_model(
     a: &AutoSpec,
+    models: &[String],
     splits: &split::Splits,
     search: &mut Search,
 ) -> anyhow::Result<(String, Option<String>)> {
     let w = |i: usize| a.weights.get(i).map(|w| absolute_spec(w));
-    if a.models.len() == 1 {
-        return Ok((a.models[0].clone(), w(0)));
+    if models.len() == 1 {
+        return Ok((models[0].clone(), w(0)));
     }
-    let text = is_text_model(&a.models[0]);
+    let text = ModelRef::resolve(&models[0])?.is_text();
     if !text && (!splits.images || a.weights.is_empty()) {
         search.say(format!(
             "  several models: ranking needs image data and --weights for each; using {}",
-            a.models[0]
+            models[0]
         ));
-        return Ok((a.models[0].clone(), w(0)));
+        return Ok((models[0].clone(), w(0)));
     }
     let spec = crate::rank::RankSpec {
-        models: a.models.clone(),
+        models: models.to_vec(),
         weights: a.weights.iter().map(|w| absolute_spec(w)).collect(),
         stages: Vec::new(),
         data: PathBuf::from(&splits.all),
@@ -619,14 +739,14 @@ fn choose_model(
     let top = crate::rank::run(&spec, search.rt, &mut crate::Silent)
         .ok()
         .and_then(|r| r.candidates.first().map(|c| c.model.clone()));
-    match top.and_then(|m| a.models.iter().position(|x| *x == m)) {
+    match top.and_then(|m| models.iter().position(|x| *x == m)) {
         Some(i) => {
-            search.say(format!("  ranked by LogME: {} first", a.models[i]));
-            Ok((a.models[i].clone(), w(i)))
+            search.say(format!("  ranked by LogME: {} first", models[i]));
+            Ok((models[i].clone(), w(i)))
         }
         None => {
-            search.say(format!("  ranking failed; using {}", a.models[0]));
-            Ok((a.models[0].clone(), w(0)))
+            search.say(format!("  ranking failed; using {}", models[0]));
+            Ok((models[0].clone(), w(0)))
         }
     }
 }
@@ -639,14 +759,14 @@ fn finish(
     test: Option<&str>,
     model: &str,
 ) -> anyhow::Result<AutoResult> {
-    let baseline = search.rows.first().and_then(|r| r.val);
+    let baseline = search.baseline();
     let mut warnings = Vec::new();
     for r in search.rows.iter().filter(|r| r.transfer) {
         if let (Some(v), Some(b)) = (r.val, baseline) {
             if v < b {
                 warnings.push(format!(
-                    "negative transfer: {} lost to the target-only baseline ({:.2}% against \
-                     {:.2}% on the held-out target labels)",
+                    "negative transfer: {} lost to the best target-only baseline ({:.2}% \
+                     against {:.2}% on the held-out target labels)",
                     r.name,
                     100.0 * v,
                     100.0 * b
@@ -665,13 +785,16 @@ fn finish(
         let r = &search.rows[best];
         (r.name.clone(), r.command, r.dir.clone())
     };
+    let winner_path = search.dir.join("winner.toml");
+    if let Some(job) = search.shallow_jobs[best].clone() {
+        return finish_shallow(search, best, job, splits, test, model, baseline, warnings);
+    }
     // The winner's recipe, on all the labels and measured on the test set.
     let recipe_path = crate::RunDir::new(&win_dir).recipe();
     let text = std::fs::read_to_string(&recipe_path)
         .with_context(|| format!("reading {}", recipe_path.display()))?;
     let mut recipe: toml::Table = toml::from_str(&text)
         .with_context(|| format!("{}: not a valid recipe", recipe_path.display()))?;
-    let winner_path = search.dir.join("winner.toml");
     let mut final_dir = None;
     let mut test_accuracy = None;
     if win_cmd == "adapt" {
@@ -741,7 +864,82 @@ fn finish(
             Ended::Failed(m) => warnings.push(format!("training the winner again failed: {m}")),
         }
     }
-    let used = search.budget.used().as_secs_f64();
+    let winner = Winner {
+        strategy: win_name,
+        command: win_cmd,
+        val_accuracy: search.rows[best].val,
+        recipe: winner_path.display().to_string(),
+        rerun: format!("graft {win_cmd} --recipe {}", winner_path.display()),
+        run_dir: final_dir.as_ref().map(|d| d.display().to_string()),
+        test_accuracy,
+    };
+    results(search, splits, model, baseline, winner, warnings)
+}
+
+/// A shallow winner: its command on all the labels, saved in `winner.toml` and measured on the
+/// test set when there is one (it takes seconds, so the budget does not stop it).
+#[allow(clippy::too_many_arguments)]
+fn finish_shallow(
+    search: Search,
+    best: usize,
+    job: Job,
+    splits: &split::Splits,
+    test: Option<&str>,
+    model: &str,
+    baseline: Option<f64>,
+    mut warnings: Vec<String>,
+) -> anyhow::Result<AutoResult> {
+    let row = &search.rows[best];
+    let again = shallow::on_all_labels(&job, &splits.all, test);
+    let rerun = shallow::command_line(&again);
+    let winner_path = search.dir.join("winner.toml");
+    let mut t = toml::Table::new();
+    t.insert("strategy".into(), row.name.clone().into());
+    t.insert("command".into(), row.command.into());
+    t.insert("rerun".into(), rerun.clone().into());
+    write_toml(&winner_path, &t)?;
+    let mut test_accuracy = None;
+    let mut final_dir = None;
+    if test.is_some() && !search.interrupted() {
+        search.obs.info(&format!(
+            "  {} again on all {} labels",
+            row.name,
+            splits.n_train + splits.n_val
+        ));
+        let fdir = search.dir.join("final");
+        let limit = Duration::from_secs_f64(search.budget.left().as_secs_f64().max(1.0));
+        match trial::run(again, &fdir, limit, search.rt, search.cancel)?.0 {
+            Ended::Finished { accuracy, .. } => {
+                test_accuracy = accuracy;
+                final_dir = Some(fdir);
+            }
+            Ended::Failed(m) => warnings.push(format!("the winner on all the labels failed: {m}")),
+            Ended::OutOfTime | Ended::Interrupted => {
+                warnings.push("interrupted while running the winner again".into())
+            }
+        }
+    }
+    let winner = Winner {
+        strategy: row.name.clone(),
+        command: row.command,
+        val_accuracy: row.val,
+        recipe: winner_path.display().to_string(),
+        rerun,
+        run_dir: final_dir.as_ref().map(|d| d.display().to_string()),
+        test_accuracy,
+    };
+    results(search, splits, model, baseline, winner, warnings)
+}
+
+/// The search's result, also written to `auto.json`.
+fn results(
+    search: Search,
+    splits: &split::Splits,
+    model: &str,
+    baseline: Option<f64>,
+    winner: Winner,
+    warnings: Vec<String>,
+) -> anyhow::Result<AutoResult> {
     let results = AutoResult {
         command: "auto",
         run_dir: search.dir.display().to_string(),
@@ -750,17 +948,9 @@ fn finish(
         labelled: splits.n_train + splits.n_val,
         held_out: splits.n_val,
         budget_seconds: search.budget.total().as_secs_f64(),
-        seconds: used,
+        seconds: search.budget.used().as_secs_f64(),
         baseline_val_accuracy: baseline,
-        winner: Winner {
-            strategy: win_name,
-            command: win_cmd,
-            val_accuracy: search.rows[best].val,
-            recipe: winner_path.display().to_string(),
-            rerun: format!("graft {win_cmd} --recipe {}", winner_path.display()),
-            run_dir: final_dir.as_ref().map(|d| d.display().to_string()),
-            test_accuracy,
-        },
+        winner,
         rows: search.rows,
         warnings,
         seed: search.a.seed,

@@ -30,6 +30,8 @@ pub enum DataKind {
     ImagesOrArrays,
     /// Texts (JSONL, CSV/TSV, .txt folders, reviews) with `text` and `label` fields.
     Texts,
+    /// Feature vectors (one row per sample), for the shallow methods and the mlp.
+    Vectors,
 }
 
 pub fn write(
@@ -51,7 +53,7 @@ pub fn write(
             open_text(path, &crate::text_features::TextArgs::default().options())
                 .with_context(|| format!("reading the texts at {spec}"))?,
         ),
-        DataKind::ImagesOrArrays => None,
+        DataKind::ImagesOrArrays | DataKind::Vectors => None,
     };
     let (labels, names) = if let Some(t) = &texts {
         (t.labels.clone(), t.class_names.clone())
@@ -92,7 +94,9 @@ pub fn write(
     let kept_labels: Vec<i64> = kept.iter().map(|&i| labels[i as usize]).collect();
     for (c, name) in names.iter().enumerate() {
         let n = kept_labels.iter().filter(|&&l| l == c as i64).count();
-        if n < 2 {
+        // A label value no sample has (labels 1..10 leave class 0 empty) is no class.
+        let unused = !labels.contains(&(c as i64));
+        if n < 2 && !unused {
             bail!(
                 "{spec}: class {name} has {n} labelled sample(s); graft auto needs at least 2 of \
                  every class (one to train on, one to choose the winner with)"
@@ -159,6 +163,27 @@ pub fn write(
         classes: names.len(),
         images,
     })
+}
+
+/// `spec` (svmlight, read at `width` features) written as a dense `.npz` at `out`, with its
+/// labels and class names when it has them; the path written.
+pub fn dense_copy(spec: &str, width: usize, out: &Path) -> anyhow::Result<String> {
+    let ds = crate::vector_data::arrays(spec, Some(width))?;
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let shape = [ds.n, ds.dim()];
+    let mut arrays = vec![("X", &shape[..], NpyOut::F32(&x))];
+    let n = [ds.n];
+    let y = ds.y.clone().unwrap_or_default();
+    let names = ds.class_names.clone().unwrap_or_default();
+    let k = [names.len()];
+    if !y.is_empty() && y.iter().all(|&l| l >= 0) {
+        arrays.push(("y", &n[..], NpyOut::I64(&y)));
+        if !names.is_empty() {
+            arrays.push(("class_names", &k[..], NpyOut::Str(&names)));
+        }
+    }
+    graft_data::atomic::write_atomic(out, |w| write_npz(w, &arrays))?;
+    Ok(out.display().to_string())
 }
 
 fn write_jsonl(t: &graft_data::text::TextDataset, idx: &[usize], out: &Path) -> anyhow::Result<()> {

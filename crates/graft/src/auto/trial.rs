@@ -1,11 +1,16 @@
 //! One trial of auto: a training or adaptation run in a run directory of its own, called in
-//! this process with a deadline. The trial's cancel token is set when the deadline passes or
-//! when the caller's token is set, so a trial out of budget stops at its next step with a
-//! checkpoint, and every trial leaves a complete run (recipe, metrics, summary, report) that
-//! can be looked at or repeated. What the run reports goes to `DIR.log`.
+//! this process with a deadline, or a shallow method on feature vectors (a probe head, an
+//! alignment, a reweighting), which takes seconds and runs to its end. A deep trial's cancel
+//! token is set when the deadline passes or when the caller's token is set, so a trial out of
+//! budget stops at its next step with a checkpoint, and every trial leaves a complete run
+//! (recipe, metrics, summary, report) that can be looked at or repeated. What the run reports
+//! goes to `DIR.log`.
 
 use crate::adapt::AdaptSpec;
+use crate::align::AlignSpec;
 use crate::observe::{Event, Observer};
+use crate::probe::ProbeSpec;
+use crate::reweight::ReweightSpec;
 use crate::train::TrainSpec;
 use crate::{CancelToken, Error, Runtime};
 use anyhow::Context;
@@ -14,18 +19,30 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What a trial runs.
+#[derive(Clone)]
 pub enum Job {
     Train(TrainSpec),
     Adapt(AdaptSpec),
+    Probe(ProbeSpec),
+    Align(AlignSpec),
+    Reweight(ReweightSpec),
 }
 
 impl Job {
-    /// The command that repeats it (`pretrain`, `finetune`, `adapt`).
+    /// The command that repeats it (`pretrain`, `finetune`, `adapt`, `probe`, ...).
     pub fn command(&self) -> &'static str {
         match self {
             Job::Train(t) => t.command.name(),
             Job::Adapt(_) => "adapt",
+            Job::Probe(_) => "probe",
+            Job::Align(_) => "align",
+            Job::Reweight(_) => "reweight",
         }
+    }
+
+    /// Whether it is a shallow method (no run directory, no recipe, not cancellable).
+    pub fn shallow(&self) -> bool {
+        matches!(self, Job::Probe(_) | Job::Align(_) | Job::Reweight(_))
     }
 }
 
@@ -125,6 +142,19 @@ pub fn run(
             spec.out = Some(dir.to_path_buf());
             crate::adapt::run(&spec, rt, &mut log, &token)
                 .map(|o| (o.summary.accuracy, o.summary.macro_f1))
+        }
+        Job::Probe(spec) => crate::probe::run(&spec, rt, &mut log)
+            .map(|r| (Some(r.accuracy), Some(r.macro_f1)))
+            .map_err(Error::from),
+        Job::Align(spec) => crate::align::run(&spec)
+            .map(|r| (Some(r.accuracy), Some(r.macro_f1)))
+            .map_err(Error::from),
+        Job::Reweight(mut spec) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            spec.out = dir.join("weights.csv");
+            crate::reweight::run(&spec, &mut log)
+                .map(|r| (r.accuracy, None))
+                .map_err(Error::from)
         }
     };
     drop(watchdog);

@@ -13,17 +13,18 @@ pub use spec::{DataSpec, Start, TrainCommand, TrainSpec};
 
 use crate::backbone_load;
 use crate::image_data;
+use crate::model_ref::{ModelRef, MLP_HIDDEN};
 use crate::observe::{Event, Observer};
 use crate::recipe::Recipe;
 use crate::summary::Summary;
 use crate::text_data::{self, TextRecipe};
+use crate::vector_data;
 use crate::weights_file::{pick, read_for};
 use crate::{CancelToken, Error, RunDir, Runtime};
 use anyhow::{bail, Context};
 use graft_data::image_io::DecodeSize;
 use graft_data::preprocess::Preprocess;
-use graft_nn::models::bert::load::{is_text_model, resolve_model_dir, tokenizer_file};
-use graft_nn::models::find;
+use graft_nn::models::bert::load::{resolve_model_dir, tokenizer_file};
 use graft_nn::models::lora::LORA_MARKERS;
 use graft_nn::train::data::{labels_per_class, stratified_split};
 use graft_nn::train::{evaluate, Augment, ClassMetrics, InputSpec, Samples, Trainer};
@@ -51,11 +52,12 @@ pub struct TrainOutcome {
     pub report: Option<PathBuf>,
 }
 
-/// How a run's data files are read: texts with the model's tokenizer, or images with the
-/// model's preprocessing.
+/// How a run's data files are read: texts with the model's tokenizer, images with the
+/// model's preprocessing, or feature vectors (svmlight at this width).
 enum Source {
     Text(TextRecipe, PathBuf),
     Images(Preprocess),
+    Vectors(Option<usize>),
 }
 
 /// A new run directory: `out`, or `runs/<command>-<model>-N` with the first free N.
@@ -109,13 +111,24 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
         .data
         .clone()
         .context("--data is required (or --resume RUN_DIR)")?;
-    let is_text = is_text_model(&model);
-    let input = if is_text {
-        InputSpec::tokens()
-    } else {
-        InputSpec::from_preprocess(&find(&model)?.preprocess(), d.image_size)
+    let found = ModelRef::resolve(&model)?;
+    let is_text = found.is_text();
+    // A vector run's width is set once its data are read.
+    let input = match &found {
+        ModelRef::Image(m) => InputSpec::from_preprocess(&m.preprocess(), d.image_size),
+        ModelRef::Text(_) => InputSpec::tokens(),
+        ModelRef::Mlp => InputSpec::vectors(1),
     };
-    let small = !is_text && input.height <= 32;
+    let pixels = matches!(found, ModelRef::Image(_));
+    let small = pixels && input.height <= 32;
+    if d.image_size.is_some() && !pixels {
+        bail!("--image-size applies to image models; {model} does not read images");
+    }
+    let hidden = match (&found, &d.hidden) {
+        (ModelRef::Mlp, h) => Some(h.clone().unwrap_or_else(|| MLP_HIDDEN.to_vec())),
+        (_, None) => None,
+        (_, Some(_)) => bail!("--hidden applies to the mlp model, not to {model}"),
+    };
     if spec.lora.is_some() && !is_text {
         bail!("--lora applies to text models (a folder holding config.json and tokenizer.json); {model} is an image model");
     }
@@ -133,8 +146,8 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
         groups.train_only = LORA_MARKERS.iter().map(|m| m.to_string()).collect();
     }
     let mut train = spec.opts.config(groups, input, small);
-    if is_text {
-        train.augment = Augment::none(); // token ids take no pixel augmentation
+    if !pixels {
+        train.augment = Augment::none(); // token ids and vectors take no pixel augmentation
     }
     Ok(Recipe {
         command: spec.command.name().to_string(),
@@ -151,6 +164,7 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
         classes: Vec::new(),
         merge_lora: spec.merge_lora,
         train,
+        hidden,
         text,
         lora: spec.lora.clone(),
         decode_size: Some(decode),
@@ -219,9 +233,27 @@ fn run_inner(
     }
     let seed = recipe.train.seed;
     let text = recipe.text.clone();
-    let source = match &text {
-        Some(t) => Source::Text(t.clone(), tokenizer_file(&recipe.model)?),
-        None => Source::Images(find(&recipe.model)?.preprocess()),
+    let found = ModelRef::resolve(&recipe.model)?;
+    let source = match (&text, &found) {
+        (Some(t), _) => Source::Text(t.clone(), tokenizer_file(&recipe.model)?),
+        (None, ModelRef::Mlp) => {
+            let specs: Vec<&str> = [
+                Some(&recipe.data),
+                recipe.val.as_ref(),
+                recipe.test.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+            Source::Vectors(vector_data::common_width(&specs)?)
+        }
+        (None, m) => Source::Images(m.preprocess().with_context(|| {
+            format!(
+                "{}: not an image model, and the recipe has no text settings",
+                recipe.model
+            )
+        })?),
     };
     let open_data = |path: &str, obs: &mut dyn Observer| -> anyhow::Result<Samples> {
         match &source {
@@ -229,10 +261,14 @@ fn run_inner(
             Source::Images(pre) => {
                 image_data::open(path, pre, recipe.image_size, threads, decode, obs)
             }
+            Source::Vectors(width) => vector_data::open(path, *width),
         }
     };
 
     let mut train = open_data(&recipe.data, obs)?;
+    if matches!(source, Source::Vectors(_)) {
+        recipe.train.input = InputSpec::vectors(train.channels());
+    }
     if train.num_classes() < 2 {
         bail!(
             "{}: training needs at least 2 classes, found {}",
@@ -268,14 +304,6 @@ fn run_inner(
         }
         _ => None,
     };
-    let empty = train.empty_classes();
-    if !empty.is_empty() {
-        bail!(
-            "{}: no training sample of class(es) {}",
-            train.source,
-            empty.join(", ")
-        );
-    }
     let test = match &recipe.test {
         Some(t) => {
             let t = open_data(t, obs)?;
@@ -284,19 +312,60 @@ fn run_inner(
         }
         None => None,
     };
+    // A class no set has a sample of is an unused label value (labels 1..10 of an array file
+    // give an empty class 0): harmless. One that only the validation or test set has cannot
+    // be learnt.
+    let empty = train.empty_classes();
+    let missed: Vec<&&str> = empty
+        .iter()
+        .filter(|c| {
+            let i = train
+                .class_names
+                .iter()
+                .position(|n| n == *c)
+                .expect("a class") as i64;
+            [&val, &test]
+                .into_iter()
+                .flatten()
+                .any(|s| s.labels.contains(&i))
+        })
+        .collect();
+    if !missed.is_empty() || empty.len() == train.class_names.len() {
+        bail!(
+            "{}: no training sample of class(es) {}",
+            train.source,
+            empty.join(", ")
+        );
+    }
+    if !empty.is_empty() {
+        obs.warn(&format!(
+            "{}: no sample of class(es) {} in any set; their outputs are trained to stay unused",
+            train.source,
+            empty.join(", ")
+        ));
+    }
 
     tch::manual_seed(seed as i64);
     let classes = train.num_classes() as i64;
-    let mut loaded = match &text {
+    let mut loaded = match (&text, &found) {
         // `pretrain` trains from scratch: the folder gives the architecture, not the weights.
-        Some(_) => backbone_load::load_text(
+        (Some(_), _) => backbone_load::load_text(
             &recipe.model,
             classes,
             device,
             recipe.lora.as_ref(),
             recipe.command != "pretrain",
         )?,
-        None => backbone_load::load(
+        (None, ModelRef::Mlp) => backbone_load::load_mlp(
+            recipe.weights.as_deref(),
+            Some(train.channels()),
+            recipe.hidden.as_deref().unwrap_or(&MLP_HIDDEN),
+            0.0,
+            classes,
+            device,
+            true,
+        )?,
+        (None, _) => backbone_load::load(
             &recipe.model,
             recipe.weights.as_deref(),
             Some(classes),

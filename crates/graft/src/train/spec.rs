@@ -27,11 +27,16 @@ impl TrainCommand {
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct DataSpec {
-    /// Registry name of the model (see `graft models`)
+    /// The model (see `graft models`): a registry name, a text model folder, or `mlp` for
+    /// feature vectors
     #[cfg_attr(feature = "clap", arg(long))]
     pub model: Option<String>,
-    /// Training set: an image folder (one subfolder per class), a CSV manifest (path,label), or
-    /// an array file (IDX, .npz with X and y, `file.npz:train` for train_X/train_y)
+    /// Hidden widths of the mlp model, comma-separated (default 50)
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
+    pub hidden: Option<Vec<i64>>,
+    /// Training set: an image folder (one subfolder per class), a CSV manifest (path,label), an
+    /// array file (IDX, .npz with X and y, `file.npz:train` for train_X/train_y), texts for a
+    /// text model, or feature vectors (.npz, svmlight, CSV) for the mlp
     #[cfg_attr(feature = "clap", arg(long))]
     pub data: Option<String>,
     /// Validation set, evaluated every epoch; the best epoch's weights are kept
