@@ -211,10 +211,15 @@ fn every_model_gives_the_stage_widths_it_declares() {
         let (_vs, model) = build(spec.name, Some(7));
         assert_eq!(model.arch(), spec.name);
         assert_eq!(model.stages(), spec.stages().as_slice(), "{}", spec.name);
-        assert_eq!(model.preprocess(), spec.preprocess(), "{}", spec.name);
+        assert_eq!(
+            model.input(),
+            graft_nn::models::ModelInput::Pixels(spec.preprocess()),
+            "{}",
+            spec.name
+        );
         assert_eq!(model.head_prefix(), spec.head_prefix, "{}", spec.name);
         assert_eq!(
-            model.preprocess().channels() as i64,
+            spec.preprocess().channels() as i64,
             spec.input.0,
             "{}",
             spec.name

@@ -77,7 +77,7 @@ fn efficientnet_lite0_sees_an_espresso() {
         return;
     };
     let (_vs, model) = lite0_with_weights(&dir);
-    let pre = model.preprocess();
+    let pre = model.input().preprocess().expect("an image model").clone();
     let chw = load_preprocessed(&images.join("coffee.png"), &pre).unwrap();
     let (h, w) = pre.crop.unwrap();
     let x = Tensor::from_slice(&chw).view([1, 3, h as i64, w as i64]);

@@ -88,7 +88,7 @@ fn channels_last_models_take_a_channels_last_batch_as_it_is() {
         ("lenet", 28, 28),
     ] {
         let (_vs, m) = seeded(name, None);
-        let c = m.preprocess().channels() as i64;
+        let c = m.input().preprocess().expect("an image model").channels() as i64;
         let x = Tensor::randn([2, c, h, w], (Kind::Float, Device::Cpu));
         let nhwc = x.permute([0, 2, 3, 1]).contiguous();
         let cl = nhwc.permute([0, 3, 1, 2]);

@@ -439,14 +439,14 @@ impl Backbone for TinyCnn {
     fn head_prefix(&self) -> &str {
         "fc."
     }
-    fn preprocess(&self) -> Preprocess {
-        Preprocess {
+    fn input(&self) -> graft_nn::models::ModelInput {
+        graft_nn::models::ModelInput::Pixels(Preprocess {
             resize_shorter: None,
             crop: None,
             interpolation: Interpolation::Bilinear,
             color: ColorMode::Rgb,
             normalization: Normalization::UnitRange,
-        }
+        })
     }
 }
 

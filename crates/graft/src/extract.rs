@@ -117,7 +117,11 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
     let ds = ImageDataset::open_with(r.data, OpenOptions { min_classes: 1 })
         .with_context(|| format!("reading the dataset at {}", r.data.display()))?;
     let ds = Arc::new(ds);
-    let pre = model.preprocess();
+    let pre = model
+        .input()
+        .preprocess()
+        .cloned()
+        .context("an image model")?;
     let loader = image_batches(
         ds.clone(),
         pre.clone(),

@@ -192,12 +192,14 @@ fn recorded_decode_size(dir: &Path) -> Option<graft_data::image_io::DecodeSize> 
 /// Model, classes, input size and text settings of the run in `dir`: from the training
 /// recipe, or for an adaptation run (whose recipe has no classes) from its summary and recipe.
 fn describe(dir: &Path) -> anyhow::Result<Described> {
-    let summary = RunDir::new(dir).summary();
-    let adapt = std::fs::read(&summary)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .filter(|v| v["command"] == "adapt");
-    let Some(v) = adapt else {
+    // A run that has not finished has no summary yet: its recipe still describes it.
+    let summary = match crate::summary::RunSummary::read(dir) {
+        Ok(crate::summary::RunSummary::Adapt(s)) => Some(s),
+        Ok(crate::summary::RunSummary::Train(_)) => None,
+        Err(e) if RunDir::new(dir).summary().exists() => return Err(e),
+        Err(_) => None,
+    };
+    let Some(summary) = summary else {
         let r = Recipe::read(dir)?;
         let lora = r.lora.clone().filter(|_| !r.merge_lora);
         return Ok(Described {
@@ -208,18 +210,7 @@ fn describe(dir: &Path) -> anyhow::Result<Described> {
             lora,
         });
     };
-    let model = v["model"].as_str().map(str::to_string);
-    let classes: Option<Vec<String>> = v["classes"].as_array().and_then(|c| {
-        c.iter()
-            .map(|x| x.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()
-    });
-    let (Some(model), Some(classes)) = (model, classes) else {
-        bail!(
-            "{}: expected `model` (a string) and `classes` (a list of strings)",
-            summary.display()
-        );
-    };
+    let (model, classes) = (summary.model, summary.classes);
     let text = if ModelRef::resolve(&model)?.is_text() {
         let recipe = crate::adapt::recipe::AdaptRecipe::read(&RunDir::new(dir).recipe())?;
         let args = TextArgs {

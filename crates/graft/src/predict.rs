@@ -19,7 +19,8 @@ pub struct PredictSpec {
     /// A run directory written by `graft pretrain`, `graft finetune` or `graft adapt`
     pub run_dir: PathBuf,
     /// Image files (jpg, png, webp, bmp) for an image run; for a text run, files of texts
-    /// (JSONL or CSV/TSV with a `text` column, .txt folders), one prediction per text
+    /// (JSONL or CSV/TSV with a `text` column, .txt folders), one prediction per text; for an
+    /// mlp run, files of feature vectors, one prediction per row
     #[cfg_attr(feature = "clap", arg(required = true))]
     pub files: Vec<PathBuf>,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 5))]
@@ -36,7 +37,7 @@ pub struct Scored {
 /// The top classes of one input, most probable first.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {
-    /// The image file, or `FILE:N` for the N-th text (from 1) of a text file.
+    /// The image file, or `FILE:N` for the N-th text or row (from 1) of a file.
     pub path: String,
     /// Text runs: the text itself.
     #[serde(skip_serializing_if = "Option::is_none")]

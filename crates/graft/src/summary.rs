@@ -54,3 +54,50 @@ impl Summary {
         crate::RunDir::new(dir).write_summary(self)
     }
 }
+
+/// The summary of any finished run, typed by the command that wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunSummary {
+    Train(Summary),
+    Adapt(crate::adapt::AdaptSummary),
+}
+
+impl RunSummary {
+    /// The summary in the run directory `dir`, read as its `command` says.
+    pub fn read(dir: &Path) -> anyhow::Result<RunSummary> {
+        let p = crate::RunDir::new(dir).summary();
+        let bytes = std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        #[derive(Deserialize)]
+        struct Command {
+            command: String,
+        }
+        let c: Command = serde_json::from_slice(&bytes).with_context(|| {
+            format!("{}: expected a run's summary with a `command`", p.display())
+        })?;
+        Ok(if c.command == "adapt" {
+            RunSummary::Adapt(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{}: not an adaptation run's summary", p.display()))?,
+            )
+        } else {
+            RunSummary::Train(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{}: not a training run's summary", p.display()))?,
+            )
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        match self {
+            RunSummary::Train(s) => &s.model,
+            RunSummary::Adapt(s) => &s.model,
+        }
+    }
+
+    pub fn classes(&self) -> &[String] {
+        match self {
+            RunSummary::Train(s) => &s.classes,
+            RunSummary::Adapt(s) => &s.classes,
+        }
+    }
+}

@@ -126,3 +126,53 @@ fn every_vector_strategy_runs_and_each_loss_to_the_baseline_is_flagged() {
     // The domains differ in width as files: every set was read at one width.
     assert!(tmp.path().join("auto/split/unlabelled-dense.npz").is_file());
 }
+
+#[test]
+fn an_mlp_run_on_vectors_is_evaluated_and_predicted_as_it_measured_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train, test) = (tmp.path().join("train.svm"), tmp.path().join("test.svm"));
+    svmlight(&train, 90, 0.0, 5);
+    svmlight(&test, 60, 0.0, 6);
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+    let rt = Runtime {
+        threads: 1,
+        ..Runtime::default()
+    };
+    let mut spec = graft::train::TrainSpec::pretrain("mlp", train)
+        .test(test)
+        .out(tmp.path().join("run"));
+    spec.data.hidden = Some(vec![16, 8]);
+    spec.opts.epochs = 30;
+    spec.opts.lr = 0.05;
+    let done = graft::train::run(&spec, &rt, &mut Silent, &CancelToken::new()).unwrap();
+    let measured = done.summary.accuracy.unwrap();
+    assert!(measured > 0.6, "{measured} on 3 separable classes");
+    let eval = graft::eval::run(
+        &graft::eval::EvalSpec {
+            run_dir: tmp.path().join("run"),
+            data: test.to_string(),
+            batch_size: 7,
+        },
+        &rt,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(eval.accuracy, measured);
+    let p = graft::predict::run(
+        &graft::predict::PredictSpec {
+            run_dir: tmp.path().join("run"),
+            files: vec![test.into()],
+            top_k: 1,
+        },
+        &rt,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(p.len(), 60);
+    assert_eq!(p[59].path, format!("{test}:60"));
+    // --hidden is the mlp's alone.
+    let mut bad = graft::train::TrainSpec::pretrain("lenet", train);
+    bad.data.hidden = Some(vec![4]);
+    let e = graft::train::run(&bad, &rt, &mut Silent, &CancelToken::new()).unwrap_err();
+    assert!(e.to_string().contains("--hidden"), "{e}");
+}

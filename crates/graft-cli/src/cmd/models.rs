@@ -20,7 +20,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
         let model: Box<dyn Backbone> = (spec.build)(&vs.root(), None);
         let stages = model.stages();
-        let pre = model.preprocess();
+        let pre = model
+            .input()
+            .preprocess()
+            .cloned()
+            .unwrap_or_else(|| spec.preprocess());
         if args.json {
             let v = json!({
                 "name": spec.name,

@@ -1,8 +1,8 @@
 //! The one trait every architecture implements, so that freezing, feature extraction at any
 //! stage and partial fine-tuning work the same for all of them.
 
+use crate::models::ModelInput;
 use crate::Result;
-use graft_data::preprocess::Preprocess;
 use tch::Tensor;
 
 /// A named stage of a backbone (`stem`, `layer1`, `blocks.3`, ...): the unit of freezing and of
@@ -47,8 +47,9 @@ pub trait Backbone: std::fmt::Debug + Send {
     /// Prefix of the classifier's parameter names (`fc.`, `_fc.`), so a checkpoint's head can be
     /// left out when a new head is wanted.
     fn head_prefix(&self) -> &str;
-    /// The preprocessing these weights expect.
-    fn preprocess(&self) -> Preprocess;
+    /// What the model reads: images with the preprocessing its weights expect, tokens, or
+    /// feature vectors.
+    fn input(&self) -> ModelInput;
     /// Folds every BatchNorm into the convolution before it, for inference only (extraction):
     /// the model can no longer train. `keep_grouped` leaves those after grouped (depthwise)
     /// convolutions: their scales reach ~75 in trained EfficientNets, and in bf16 the folded

@@ -379,8 +379,8 @@ impl Backbone for EfficientNetLite {
         fold_pairs(pairs, keep_grouped)
     }
 
-    fn preprocess(&self) -> Preprocess {
-        preprocess(&self.cfg)
+    fn input(&self) -> crate::models::ModelInput {
+        crate::models::ModelInput::Pixels(preprocess(&self.cfg))
     }
 }
 

@@ -130,7 +130,7 @@ impl Backbone for LeNet {
         "fc."
     }
 
-    fn preprocess(&self) -> Preprocess {
-        preprocess()
+    fn input(&self) -> crate::models::ModelInput {
+        crate::models::ModelInput::Pixels(preprocess())
     }
 }

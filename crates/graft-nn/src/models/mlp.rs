@@ -6,7 +6,6 @@
 use crate::models::layers::{check_features, require_head, Linear};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
 use tch::Tensor;
 
@@ -114,14 +113,7 @@ impl Backbone for Mlp {
         "fc."
     }
 
-    /// Feature vectors take no image preprocessing; this describes them as values used as given.
-    fn preprocess(&self) -> Preprocess {
-        Preprocess {
-            resize_shorter: None,
-            crop: Some((1, 1)),
-            interpolation: Interpolation::Bilinear,
-            color: ColorMode::Rgb,
-            normalization: Normalization::UnitRange,
-        }
+    fn input(&self) -> crate::models::ModelInput {
+        crate::models::ModelInput::Vectors { width: self.input }
     }
 }

@@ -4,6 +4,7 @@
 pub mod backbone;
 pub mod bert;
 pub mod efficientnet_lite;
+pub mod input;
 pub mod layers;
 pub mod lenet;
 pub mod lora;
@@ -12,4 +13,5 @@ pub mod registry;
 pub mod resnet;
 
 pub use backbone::{Backbone, StageInfo};
+pub use input::ModelInput;
 pub use registry::{find, registry, ModelSpec};

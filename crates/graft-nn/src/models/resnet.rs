@@ -307,7 +307,7 @@ impl Backbone for ResNet {
         fold_pairs(pairs, keep_grouped)
     }
 
-    fn preprocess(&self) -> Preprocess {
-        preprocess()
+    fn input(&self) -> crate::models::ModelInput {
+        crate::models::ModelInput::Pixels(preprocess())
     }
 }

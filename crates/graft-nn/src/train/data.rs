@@ -297,8 +297,8 @@ fn image_shape(shape: &[usize]) -> Option<(i64, i64, i64, bool)> {
 /// Stacks two input batches, as the adaptation step stacks its source and target halves. Token
 /// batches are each cut to their own longest text, so the shorter is padded (id 0, mask 0: a
 /// padded position changes no kept token's state) to the other's length first.
-pub fn cat_inputs(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if a.kind() == Kind::Int64 && a.dim() == 3 && b.dim() == 3 {
+pub fn cat_inputs(kind: SampleKind, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if kind == SampleKind::Tokens && a.dim() == 3 && b.dim() == 3 {
         let (la, lb) = (a.size()[2], b.size()[2]);
         let pad = |t: &Tensor, by: i64| -> Result<Tensor> {
             Ok(if by > 0 {

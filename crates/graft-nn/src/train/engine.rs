@@ -283,7 +283,10 @@ impl<'a> Trainer<'a> {
     ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         let idx_t = Tensor::from_slice(idx);
         let x = train.batch_unit(idx)?.f_to_device(self.device)?;
-        let x = self.cfg.input.train_view(&x, &self.cfg.augment, rng)?;
+        let x = self
+            .cfg
+            .input
+            .train_view(train.kind, &x, &self.cfg.augment, rng)?;
         let y = labels.f_index_select(0, &idx_t)?.f_to_device(self.device)?;
         let w = match weights {
             Some(w) => Some(w.f_index_select(0, &idx_t)?.f_to_device(self.device)?),
@@ -523,6 +526,7 @@ fn map_eval_batches(
         for start in (0..n).step_by(batch_size.max(1)) {
             let idx: Vec<i64> = (start as i64..(start + batch_size).min(n) as i64).collect();
             let x = input.eval_view(
+                data.kind,
                 &data.batch_unit(&idx)?.f_to_device(device)?,
                 data.center_fraction,
             )?;

@@ -3,6 +3,7 @@
 //! centre view for evaluation, resizing to the model's input size and normalisation. All of
 //! it runs as tensor operations on whole batches, on the training device.
 
+use crate::train::SampleKind;
 use crate::Result;
 use graft_data::preprocess::{Normalization, Preprocess};
 use rand::Rng;
@@ -98,9 +99,10 @@ impl InputSpec {
 
     /// The evaluation view: centre crop of `fraction` of each side (the stored images' own
     /// [`crate::train::Samples::center_fraction`]), resized to the input size, channels
-    /// matched, normalised. `x` holds floats in [0, 1].
-    pub fn eval_view(&self, x: &Tensor, fraction: f64) -> Result<Tensor> {
-        if x.kind() == Kind::Int64 {
+    /// matched, normalised. `x` holds floats in [0, 1]; a batch of `kind` tokens passes as
+    /// it is.
+    pub fn eval_view(&self, kind: SampleKind, x: &Tensor, fraction: f64) -> Result<Tensor> {
+        if kind == SampleKind::Tokens {
             return Ok(x.shallow_clone()); // token ids: no pixels to crop or normalise
         }
         let s = x.size();
@@ -118,8 +120,14 @@ impl InputSpec {
     /// (bilinear, as torchvision's tensor `resized_crop`, without antialiasing: the crops are
     /// rarely shrunk by more than a few percent), and jitter is per-sample factors, so
     /// augmentation costs a few kernels per batch, not per image.
-    pub fn train_view(&self, x: &Tensor, aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
-        if x.kind() == Kind::Int64 {
+    pub fn train_view(
+        &self,
+        kind: SampleKind,
+        x: &Tensor,
+        aug: &Augment,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        if kind == SampleKind::Tokens {
             return Ok(x.shallow_clone()); // token ids: no pixel augmentation applies
         }
         let s = x.size();
@@ -312,7 +320,7 @@ mod tests {
             },
         };
         let x = Tensor::ones([2, 1, 8, 8], (Kind::Float, tch::Device::Cpu));
-        let y = spec.eval_view(&x, 0.875).unwrap();
+        let y = spec.eval_view(SampleKind::Pixels, &x, 0.875).unwrap();
         assert_eq!(y.size(), vec![2, 3, 7, 7]);
         assert!((y.mean(Kind::Float).double_value(&[]) - 1.0).abs() < 1e-6);
     }
@@ -327,8 +335,13 @@ mod tests {
         };
         let x = Tensor::rand([4, 1, 16, 16], (Kind::Float, tch::Device::Cpu));
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let a = spec.train_view(&x, &Augment::standard(), &mut rng).unwrap();
-        let b = spec.train_view(&x, &Augment::standard(), &mut rng).unwrap();
+        let px = SampleKind::Pixels;
+        let a = spec
+            .train_view(px, &x, &Augment::standard(), &mut rng)
+            .unwrap();
+        let b = spec
+            .train_view(px, &x, &Augment::standard(), &mut rng)
+            .unwrap();
         assert_eq!(a.size(), vec![4, 1, 12, 12]);
         assert!(a.f_sub(&b).unwrap().abs().max().double_value(&[]) > 1e-3);
     }

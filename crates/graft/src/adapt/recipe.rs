@@ -3,6 +3,7 @@
 //! flags fill the same structure (a flag wins over the file), and the complete recipe, defaults
 //! filled in, is saved in the run directory so the run can be repeated or resumed.
 
+use crate::train::{AugName, OptName, SchedName};
 use anyhow::{bail, Context};
 use graft_nn::precision::Precision;
 use graft_nn::train::adapt::{
@@ -82,14 +83,12 @@ pub struct TrainSection {
     pub batch_size: Option<usize>,
     pub lr: Option<f64>,
     pub lr_backbone: Option<f64>,
-    /// `sgd` or `adamw`.
-    pub optimizer: Option<String>,
+    pub optimizer: Option<OptName>,
     pub momentum: Option<f64>,
     pub weight_decay: Option<f64>,
-    /// `cosine` or `constant`.
-    pub schedule: Option<String>,
-    /// `auto`, `digits`, `standard` or `none`.
-    pub augment: Option<String>,
+    /// `cosine` or `constant` (`step` is for training runs).
+    pub schedule: Option<SchedName>,
+    pub augment: Option<AugName>,
     pub dropout: Option<f64>,
     pub clip_grad: Option<f64>,
     /// Forward passes in `fp32` or `bf16` (autocast).
@@ -234,11 +233,11 @@ impl AdaptRecipe {
         t.epochs.get_or_insert(if mlp { 30 } else { 20 });
         t.batch_size.get_or_insert(64);
         t.lr.get_or_insert(0.01);
-        t.optimizer.get_or_insert("sgd".into());
+        t.optimizer.get_or_insert(OptName::Sgd);
         t.momentum.get_or_insert(0.9);
         t.weight_decay.get_or_insert(5e-4);
-        t.schedule.get_or_insert("cosine".into());
-        t.augment.get_or_insert("auto".into());
+        t.schedule.get_or_insert(SchedName::Cosine);
+        t.augment.get_or_insert(AugName::Auto);
         if mlp {
             t.dropout.get_or_insert(0.0);
         }
@@ -265,30 +264,29 @@ impl AdaptRecipe {
     pub fn configs(&self, input: InputSpec) -> anyhow::Result<(TrainConfig, AdaptConfig)> {
         let t = &self.train;
         let need = |v: Option<f64>| v.expect("completed recipe");
-        let optimizer = match t.optimizer.as_deref().unwrap_or("sgd") {
-            "sgd" => OptimizerSpec::Sgd {
+        let optimizer = match t.optimizer.unwrap_or(OptName::Sgd) {
+            OptName::Sgd => OptimizerSpec::Sgd {
                 momentum: need(t.momentum),
                 nesterov: false,
                 weight_decay: need(t.weight_decay),
             },
-            "adamw" => OptimizerSpec::adamw(need(t.weight_decay)),
-            o => bail!("train.optimizer: unknown optimiser `{o}`; valid: sgd, adamw"),
+            OptName::Adamw => OptimizerSpec::adamw(need(t.weight_decay)),
         };
-        let schedule = match t.schedule.as_deref().unwrap_or("cosine") {
-            "cosine" => Schedule::Cosine { min_factor: 0.0 },
-            "constant" => Schedule::Constant,
-            o => bail!("train.schedule: unknown schedule `{o}`; valid: cosine, constant"),
+        let schedule = match t.schedule.unwrap_or(SchedName::Cosine) {
+            SchedName::Cosine => Schedule::Cosine { min_factor: 0.0 },
+            SchedName::Constant => Schedule::Constant,
+            SchedName::Step => {
+                bail!("train.schedule: `step` is for training runs; adaptation takes cosine or constant")
+            }
         };
+        // Token ids and feature vectors (1 x 1 inputs) take no pixel augmentation.
         let vectors = input.height == 1 && input.width == 1;
-        let augment = match t.augment.as_deref().unwrap_or("auto") {
-            "auto" if vectors => Augment::none(),
-            "auto" if input.channels == 1 || input.height <= 32 => Augment::digits(),
-            "auto" | "standard" => Augment::standard(),
-            "digits" => Augment::digits(),
-            "none" => Augment::none(),
-            o => bail!(
-                "train.augment: unknown augmentation `{o}`; valid: auto, digits, standard, none"
-            ),
+        let augment = if vectors {
+            Augment::none()
+        } else {
+            t.augment
+                .unwrap_or(AugName::Auto)
+                .resolve(input.channels == 1 || input.height <= 32)
         };
         let groups = GroupSpec {
             lr: need(t.lr),

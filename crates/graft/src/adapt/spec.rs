@@ -2,6 +2,7 @@
 //! how they become a recipe laid over the recipe file's values.
 
 use super::recipe::{self, AdaptRecipe, DomainSection, Freeze, SelfTrainingSection, TrainSection};
+use crate::train::{AugName, OptName};
 use anyhow::bail;
 use graft_nn::precision::Precision;
 use graft_nn::train::adapt::Selection;
@@ -112,14 +113,12 @@ pub struct AdaptSpec {
     pub batch_size: Option<usize>,
     #[cfg_attr(feature = "clap", arg(long))]
     pub lr: Option<f64>,
-    /// sgd or adamw
-    #[cfg_attr(feature = "clap", arg(long))]
-    pub optimizer: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub optimizer: Option<OptName>,
     #[cfg_attr(feature = "clap", arg(long))]
     pub weight_decay: Option<f64>,
-    /// auto, digits, standard or none
-    #[cfg_attr(feature = "clap", arg(long))]
-    pub augment: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub augment: Option<AugName>,
     #[cfg_attr(feature = "clap", arg(long))]
     pub seed: Option<u64>,
     #[cfg_attr(feature = "clap", arg(long, help = crate::train::PRECISION_HELP))]
@@ -184,9 +183,9 @@ fn flags_recipe(a: &AdaptSpec) -> anyhow::Result<AdaptRecipe> {
             epochs: a.epochs,
             batch_size: a.batch_size,
             lr: a.lr,
-            optimizer: a.optimizer.clone(),
+            optimizer: a.optimizer,
             weight_decay: a.weight_decay,
-            augment: a.augment.clone(),
+            augment: a.augment,
             precision: a.precision,
             ..TrainSection::default()
         },

@@ -35,7 +35,7 @@ fn overlay(runs: &[RunData], f: impl Fn(&Epoch) -> Option<f64>) -> Vec<Series> {
             points: r
                 .epochs
                 .iter()
-                .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+                .filter_map(|e| f(e).map(|v| (e.base.epoch as f64, v)))
                 .collect(),
             colour: svg::colour(i),
         })
@@ -77,7 +77,7 @@ fn metrics_table(runs: &[RunData]) -> String {
         row("best validation accuracy", &|r| {
             r.epochs
                 .iter()
-                .filter_map(|e| e.val.as_ref().map(|m| m.accuracy))
+                .filter_map(|e| e.base.val.as_ref().map(|m| m.accuracy))
                 .reduce(f64::max)
                 .map(pct)
         }),
@@ -89,7 +89,7 @@ fn metrics_table(runs: &[RunData]) -> String {
         row("epochs", &|r| Some(r.epochs.len().to_string())),
         row("selected", &|r| r.str_field("selected").map(str::to_string)),
         row("final train loss", &|r| {
-            r.epochs.last().map(|e| format!("{:.4}", e.train_loss))
+            r.epochs.last().map(|e| format!("{:.4}", e.base.train_loss))
         }),
         row("seed", &|r| r.summary.get("seed").map(|v| v.to_string())),
         row("run time (s)", &|r| {
@@ -127,7 +127,7 @@ pub fn page(runs: &[RunData], out_dir: &Path) -> anyhow::Result<String> {
             "Validation accuracy",
             "accuracy (%)",
             Scale::Percent,
-            overlay(runs, |e| e.val.as_ref().map(|m| m.accuracy)),
+            overlay(runs, |e| e.base.val.as_ref().map(|m| m.accuracy)),
         ),
         (
             "Target test accuracy (monitor)",
@@ -139,13 +139,13 @@ pub fn page(runs: &[RunData], out_dir: &Path) -> anyhow::Result<String> {
             "Training loss",
             "loss",
             Scale::Plain,
-            overlay(runs, |e| Some(e.train_loss)),
+            overlay(runs, |e| Some(e.base.train_loss)),
         ),
         (
             "Training accuracy",
             "accuracy (%)",
             Scale::Percent,
-            overlay(runs, |e| Some(e.train_accuracy)),
+            overlay(runs, |e| Some(e.base.train_accuracy)),
         ),
     ];
     for (t, y, scale, s) in &charts {

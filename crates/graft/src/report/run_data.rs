@@ -4,45 +4,15 @@
 
 use super::projection::{self, Projection};
 use anyhow::{bail, Context};
-use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Metrics on a labelled set, as the engine writes them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Metrics {
-    pub accuracy: f64,
-    pub macro_f1: f64,
-    #[serde(default)]
-    pub per_class_accuracy: Vec<Option<f64>>,
-    #[serde(default)]
-    pub confusion: Vec<Vec<usize>>,
-    #[serde(default)]
-    pub n: usize,
-}
+pub use graft_nn::train::ClassMetrics as Metrics;
 
-/// One line of `metrics.jsonl`: the engine's epoch record, with the adaptation fields when
-/// `graft adapt` wrote it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Epoch {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_accuracy: f64,
-    pub lr: f64,
-    pub seconds: f64,
-    #[serde(default)]
-    pub val: Option<Metrics>,
-    #[serde(default)]
-    pub domain_loss: Option<f64>,
-    #[serde(default)]
-    pub domain_accuracy: Option<f64>,
-    #[serde(default)]
-    pub pseudo_labels: Option<usize>,
-    #[serde(default)]
-    pub dev_risk: Option<f64>,
-    #[serde(default)]
-    pub monitor_accuracy: Option<f64>,
-}
+/// One line of `metrics.jsonl`, as the engines write it: the training engine's epoch record,
+/// with the adaptation fields (absent, so `None`, in a training run's lines).
+pub use graft_nn::train::adapt::AdaptRecord as Epoch;
 
 /// Everything a report shows of one run.
 #[derive(Debug, Clone)]
@@ -204,7 +174,7 @@ impl RunData {
         self.epochs
             .iter()
             .rev()
-            .find_map(|e| e.val.clone())
+            .find_map(|e| e.base.val.clone())
             .map(|m| ("validation (last epoch)".to_string(), m))
     }
 
@@ -251,7 +221,7 @@ mod tests {
         );
         let ok = parse_metrics(&format!("{good}\n\n"), Path::new("m")).unwrap();
         assert_eq!(ok.len(), 1);
-        assert_eq!(ok[0].val, None);
+        assert_eq!(ok[0].base.val, None);
     }
 
     #[test]

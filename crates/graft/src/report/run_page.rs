@@ -18,7 +18,7 @@ fn series(name: &str, i: usize, epochs: &[Epoch], f: impl Fn(&Epoch) -> Option<f
         name: name.to_string(),
         points: epochs
             .iter()
-            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .filter_map(|e| f(e).map(|v| (e.base.epoch as f64, v)))
             .collect(),
         colour: svg::colour(i),
     }
@@ -51,7 +51,9 @@ pub fn learning_curves(r: &RunData) -> anyhow::Result<String> {
         &mut figs,
         "Training loss",
         "loss",
-        &[series("train loss (task)", 0, e, |e| Some(e.train_loss))],
+        &[series("train loss (task)", 0, e, |e| {
+            Some(e.base.train_loss)
+        })],
         Scale::Plain,
         "Mean task loss over each epoch's training batches.",
     )?;
@@ -65,8 +67,8 @@ pub fn learning_curves(r: &RunData) -> anyhow::Result<String> {
         "Accuracy",
         "accuracy (%)",
         &[
-            series("train", 0, e, |e| Some(e.train_accuracy)),
-            series(val_name, 1, e, |e| e.val.as_ref().map(|m| m.accuracy)),
+            series("train", 0, e, |e| Some(e.base.train_accuracy)),
+            series(val_name, 1, e, |e| e.base.val.as_ref().map(|m| m.accuracy)),
             series("target test (monitor)", 2, e, |e| e.monitor_accuracy),
         ],
         Scale::Percent,
@@ -110,7 +112,9 @@ pub fn learning_curves(r: &RunData) -> anyhow::Result<String> {
         &mut figs,
         "Learning rate",
         "learning rate",
-        &[series("learning rate (end of epoch)", 7, e, |e| Some(e.lr))],
+        &[series("learning rate (end of epoch)", 7, e, |e| {
+            Some(e.base.lr)
+        })],
         Scale::Plain,
         "",
     )?;
@@ -411,7 +415,10 @@ fn cards(r: &RunData) -> Vec<(String, String)> {
         c.push(("selected".into(), short));
     }
     if let Some(l) = r.epochs.last() {
-        c.push(("final train loss".into(), format!("{:.4}", l.train_loss)));
+        c.push((
+            "final train loss".into(),
+            format!("{:.4}", l.base.train_loss),
+        ));
     }
     if let Some(s) = r.num("seconds") {
         c.push(("run time".into(), format!("{s:.1} s")));

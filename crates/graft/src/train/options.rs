@@ -1,20 +1,24 @@
 //! The optimisation options of a training run (`pretrain`, `finetune`), with their defaults
 //! written once: [`TrainOpts::default`] is what the library and the `graft` flags both start
-//! from.
+//! from. The names of optimisers, schedules, augmentations and BatchNorm modes are one set of
+//! enums for flags (clap) and recipes (serde), in training and adaptation recipes alike.
 
 use graft_nn::precision::Precision;
 use graft_nn::train::{
     Augment, BnMode, GroupSpec, InputSpec, OptimizerSpec, Schedule, TrainConfig,
 };
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OptName {
     Sgd,
     Adamw,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SchedName {
     Cosine,
@@ -22,7 +26,8 @@ pub enum SchedName {
     Constant,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum AugName {
     /// `digits` for one-channel models and images of 32 px or less, else `standard`
@@ -34,7 +39,8 @@ pub enum AugName {
     None,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum BnName {
     Train,
@@ -133,12 +139,7 @@ impl TrainOpts {
             },
             SchedName::Constant => Schedule::Constant,
         };
-        let augment = match self.augment {
-            AugName::Auto if small_images || input.channels == 1 => Augment::digits(),
-            AugName::Auto | AugName::Standard => Augment::standard(),
-            AugName::Digits => Augment::digits(),
-            AugName::None => Augment::none(),
-        };
+        let augment = self.augment.resolve(small_images || input.channels == 1);
         TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -157,6 +158,19 @@ impl TrainOpts {
             seed: self.seed,
             early_stopping: self.early_stopping,
             precision: self.precision,
+        }
+    }
+}
+
+impl AugName {
+    /// The augmentation this name gives; `auto` is `digits` for `small` inputs (one channel, or
+    /// 32 px or less), else `standard`.
+    pub fn resolve(self, small: bool) -> Augment {
+        match self {
+            AugName::Auto if small => Augment::digits(),
+            AugName::Auto | AugName::Standard => Augment::standard(),
+            AugName::Digits => Augment::digits(),
+            AugName::None => Augment::none(),
         }
     }
 }

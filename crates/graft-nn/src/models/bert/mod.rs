@@ -25,7 +25,6 @@ use crate::models::layers::{check_features, require_head, Linear};
 use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
 use layer::{dense, Embeddings, EncoderLayer};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -277,15 +276,9 @@ impl Backbone for Bert {
         HEAD_PREFIX
     }
 
-    /// Text models take token ids, never pixels: this recipe exists only because the trait
-    /// asks every backbone for one, and nothing reads it for a text model.
-    fn preprocess(&self) -> Preprocess {
-        Preprocess {
-            resize_shorter: None,
-            crop: None,
-            interpolation: Interpolation::Bilinear,
-            color: ColorMode::Gray,
-            normalization: Normalization::UnitRange,
+    fn input(&self) -> crate::models::ModelInput {
+        crate::models::ModelInput::Tokens {
+            max_positions: self.config.max_position_embeddings,
         }
     }
 }

@@ -179,7 +179,10 @@ impl<'a> Adapter<'a> {
         for start in (0..train.len().min(256)).step_by(64) {
             let idx: Vec<i64> = (start as i64..(start + 64).min(train.len()) as i64).collect();
             let x = train.batch_unit(&idx)?.f_to_device(t.device)?;
-            let x = t.cfg.input.eval_view(&x, train.center_fraction)?;
+            let x = t
+                .cfg
+                .input
+                .eval_view(train.kind, &x, train.center_fraction)?;
             let y = Tensor::from_slice(&train.labels[start..start + idx.len()])
                 .f_to_device(t.device)?;
             batches.push((x, y));
@@ -342,8 +345,11 @@ impl<'a> Adapter<'a> {
                 };
                 let x = if uses_target {
                     let xt = target.batch_unit(&tgt_idx)?.f_to_device(device)?;
-                    let xt = t.cfg.input.train_view(&xt, &t.cfg.augment, &mut rng)?;
-                    crate::train::data::cat_inputs(&x_s, &xt)?
+                    let xt = t
+                        .cfg
+                        .input
+                        .train_view(target.kind, &xt, &t.cfg.augment, &mut rng)?;
+                    crate::train::data::cat_inputs(target.kind, &x_s, &xt)?
                 } else {
                     x_s.shallow_clone()
                 };
@@ -638,7 +644,11 @@ impl<'a> Adapter<'a> {
         for start in (0..target.len()).step_by(128) {
             let idx: Vec<i64> = (start as i64..(start + 128).min(target.len()) as i64).collect();
             let x = target.batch_unit(&idx)?.f_to_device(t.device)?;
-            batches.push(t.cfg.input.eval_view(&x, target.center_fraction)?);
+            batches.push(
+                t.cfg
+                    .input
+                    .eval_view(target.kind, &x, target.center_fraction)?,
+            );
         }
         adapt_batchnorm(t.model, t.vs, None, batches)
     }
