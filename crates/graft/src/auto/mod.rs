@@ -4,9 +4,9 @@
 //! with unlabelled target data, domain adaptation (self-training, DANN, CDAN+E with
 //! self-training) and fine-tuning of the best adapted model. On feature vectors the shallow
 //! methods come first (a logistic-regression baseline, feature alignment, instance weighting,
-//! TrAdaBoost: see [`shallow`]), then the same deep strategies with the `mlp` model. Each trial
-//! is a library run in a run directory of its own, with a deadline; the winner is chosen on a
-//! held-out part of the target labels,
+//! TrAdaBoost, in `auto/shallow.rs`), then the same deep strategies with the `mlp` model.
+//! Each trial is a library run in a run directory of its own, with a deadline; the winner is
+//! chosen on a held-out part of the target labels,
 //! trained again on all of them, and its recipe saved as `winner.toml` for
 //! `graft finetune|pretrain|adapt --recipe`. Every strategy that lost to the baseline is
 //! flagged as negative transfer.
