@@ -139,6 +139,40 @@ fn corrupt_image_stops_before_writing_and_skip_bad_counts_it() {
 }
 
 #[test]
+fn a_jpeg_cut_at_half_its_length_is_refused_and_skip_bad_counts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = image_folder(tmp.path(), &["a", "b"], 2);
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 90]));
+    let mut jpeg = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    std::fs::write(data.join("a").join("cut.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    let out = tmp.path().join("f.safetensors");
+    let args = [
+        "extract",
+        "--model",
+        "lenet",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    let o = graft(&args);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
+    assert!(!out.exists());
+    let mut with_skip = args.to_vec();
+    with_skip.push("--skip-bad");
+    let s = summary(&graft(&with_skip));
+    assert_eq!((s["n"].as_u64(), s["skipped"].as_u64()), (Some(4), Some(1)));
+}
+
+#[test]
 fn bad_arguments_get_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = image_folder(tmp.path(), &["a", "b"], 1);

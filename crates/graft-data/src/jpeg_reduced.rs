@@ -100,11 +100,11 @@ fn halve(img: &RgbImage) -> RgbImage {
 }
 
 /// Whether the last scan of a JPEG is followed by its end-of-image marker. jpeg-decoder fills
-/// the missing part of a cut file with grey instead of failing; the full-size decoder decides
-/// what a cut file is (an error, or what it makes of it), so the reduced path declines those.
+/// the missing part of a cut file with grey instead of failing, so a cut file is refused before
+/// any decoder sees it ([`crate::image_io`]), as PIL refuses it ("image file is truncated").
 /// Scan data stuffs every 0xFF with 0x00, so FF D9 after the last start-of-scan (FF DA) is the
 /// real marker.
-fn complete(bytes: &[u8]) -> bool {
+pub(crate) fn complete(bytes: &[u8]) -> bool {
     let last_scan = bytes.windows(2).rposition(|m| m == [0xFF, 0xDA]);
     last_scan.is_some_and(|s| bytes[s..].windows(2).any(|m| m == [0xFF, 0xD9]))
 }
@@ -333,19 +333,21 @@ mod tests {
             .unwrap();
         let p = recipe(64, Some((56, 56)), Interpolation::Bilinear);
         assert_eq!(decode(&png, &p, DecodeSize::Reduced).reduction(), 1);
-        // A JPEG cut short (here or just before its end marker) is the full-size decoder's to
-        // judge: the reduced path declines it, whatever jpeg-decoder would make of it.
+        // A JPEG cut short (here, at half its length, or just before its end marker) is
+        // refused, naming the file, at either size: jpeg-decoder would fill it with grey.
         let bytes = jpeg(&card(2048, 1536), 90);
         assert!(complete(&bytes));
-        for cut in [&bytes[..bytes.len() / 3], &bytes[..bytes.len() - 2]] {
+        for cut in [
+            &bytes[..bytes.len() / 3],
+            &bytes[..bytes.len() / 2],
+            &bytes[..bytes.len() - 2],
+        ] {
             assert!(!complete(cut));
             assert_eq!(decode_reduced(cut, 8), None);
-            let r = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Reduced);
-            let f = decode_bytes_for(cut, Path::new("cut.jpg"), &p, DecodeSize::Full);
-            match (r, f) {
-                (Ok(r), Ok(f)) => assert_eq!(r, f),
-                (Err(r), Err(f)) => assert_eq!(r.to_string(), f.to_string()),
-                (r, f) => panic!("reduced {r:?} against full {f:?}"),
+            for size in [DecodeSize::Reduced, DecodeSize::Full] {
+                let e = decode_bytes_for(cut, Path::new("cut.jpg"), &p, size).unwrap_err();
+                let e = e.to_string();
+                assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
             }
         }
     }
