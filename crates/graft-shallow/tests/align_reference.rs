@@ -7,7 +7,8 @@ mod common;
 
 use common::{max_diff, Fixture};
 use graft_shallow::align::{
-    AlignMethod, Aligned, Coral, Domains, FeatureAugmentation, Jda, Pca, SubspaceAlignment, Tca,
+    AlignMethod, Aligned, Coral, Domains, FeatureAugmentation, Jda, LambdaScale, Pca,
+    SubspaceAlignment, Tca,
 };
 use graft_shallow::{Kernel, Matrix};
 
@@ -105,7 +106,11 @@ fn pca_matches_reference() {
 #[test]
 fn coral_matches_the_paper_and_adapt() {
     let p = problem();
-    let a = p.fit(AlignMethod::Coral(Coral::default()));
+    // The paper's lambda = 1, absolute (the fixture's features are not standardised).
+    let a = p.fit(AlignMethod::Coral(Coral {
+        lambda: 1.0,
+        scale: LambdaScale::Absolute,
+    }));
     p.check("coral source", &a.source, "coral_source", 1e-10);
     p.check(
         "coral source vs ADAPT",
@@ -241,7 +246,13 @@ fn bench_alignment_methods() {
         })
     };
     let methods = [
-        ("coral", AlignMethod::Coral(Coral { lambda: 1.0 })),
+        (
+            "coral",
+            AlignMethod::Coral(Coral {
+                lambda: 1.0,
+                scale: LambdaScale::Absolute,
+            }),
+        ),
         ("sa", AlignMethod::Sa(SubspaceAlignment { dim: 100 })),
         ("fa", AlignMethod::Fa(FeatureAugmentation)),
         ("tca_primal", tca(None)),

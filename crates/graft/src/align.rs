@@ -9,7 +9,7 @@ use crate::shallow_head::{Head, HeadName};
 use crate::shallow_io::{normalise, same_width, training_set, write_aligned, Normalize};
 use anyhow::Context;
 use graft_shallow::align::{
-    AlignMethod, Coral, Domains, FeatureAugmentation, Jda, Pca, SubspaceAlignment, Tca,
+    AlignMethod, Coral, Domains, FeatureAugmentation, Jda, LambdaScale, Pca, SubspaceAlignment, Tca,
 };
 use graft_shallow::kernel::median_sq_distance;
 use graft_shallow::{metrics::ClassificationReport, Kernel, Matrix};
@@ -28,6 +28,14 @@ pub enum Method {
     Tca,
     Jda,
     Fa,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum CoralScale {
+    Variance,
+    Absolute,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -69,6 +77,10 @@ pub struct AlignSpec {
     /// Regulariser: TCA's mu, JDA's lambda, CORAL's lambda (default: the paper's)
     #[cfg_attr(feature = "clap", arg(long))]
     pub lambda: Option<f64>,
+    /// CORAL: --lambda in units of the features' mean variance (variance: the paper's lambda
+    /// = 1 on standardised features, the same strength at any scale) or as it is (absolute)
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = CoralScale::Variance))]
+    pub coral_scale: CoralScale,
     /// Form of TCA and JDA
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = KernelName::Primal))]
     pub kernel: KernelName,
@@ -78,11 +90,13 @@ pub struct AlignSpec {
     /// JDA refinement iterations with pseudo-labels
     #[cfg_attr(feature = "clap", arg(long))]
     pub iterations: Option<usize>,
-    /// Per-sample normalisation applied to every set first (l2: unit-length rows, as the
-    /// JDA/TCA benchmarks, whose embedded rows are then normalised again; zscore: mean and
-    /// standard deviation of source and target together)
-    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = Normalize::None))]
-    pub normalize: Normalize,
+    /// Per-sample normalisation applied to every set first (l2: unit-length rows, whose
+    /// TCA/JDA embeddings are normalised again before the classifier; zscore: mean and standard
+    /// deviation of source and target together; none). Default: the method's reference
+    /// protocol, l2 for none, pca, tca and jda (Long et al.'s benchmark code), none for coral,
+    /// sa and fa
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub normalize: Option<Normalize>,
     /// Classifier trained on the aligned source
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = HeadName::Nn1))]
     pub classifier: HeadName,
@@ -94,6 +108,18 @@ pub struct AlignSpec {
     pub out: Option<PathBuf>,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     pub seed: u64,
+}
+
+impl Method {
+    /// The normalisation the method's reference code applies: the JDA and TCA benchmark code
+    /// (Long et al. 2013, whose table also gives the NN and PCA baselines) scales every row to
+    /// unit length; CORAL, SA and FA take the features as they are.
+    pub fn default_normalize(self) -> Normalize {
+        match self {
+            Method::None | Method::Pca | Method::Tca | Method::Jda => Normalize::L2,
+            Method::Coral | Method::Sa | Method::Fa => Normalize::None,
+        }
+    }
 }
 
 fn method(a: &AlignSpec, xs: &Matrix, xt: &Matrix) -> anyhow::Result<AlignMethod> {
@@ -125,7 +151,13 @@ fn method(a: &AlignSpec, xs: &Matrix, xt: &Matrix) -> anyhow::Result<AlignMethod
             AlignMethod::Pca(m)
         }
         Method::Coral => {
-            let mut m = Coral::default();
+            let mut m = Coral {
+                scale: match a.coral_scale {
+                    CoralScale::Variance => LambdaScale::MeanVariance,
+                    CoralScale::Absolute => LambdaScale::Absolute,
+                },
+                ..Coral::default()
+            };
             if let Some(l) = a.lambda {
                 m.lambda = l;
             }
@@ -203,8 +235,9 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
             Some(source.align_test(t)?.y)
         }
     };
+    let normalize = a.normalize.unwrap_or(a.method.default_normalize());
     normalise(
-        a.normalize,
+        normalize,
         &mut source.x,
         &mut target.x,
         [
@@ -228,7 +261,7 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
         None => None,
     };
     let mut aligned = aligned;
-    if a.normalize == Normalize::L2 && matches!(a.method, Method::Tca | Method::Jda) {
+    if normalize == Normalize::L2 && matches!(a.method, Method::Tca | Method::Jda) {
         // Long et al.'s code, which the JDA benchmark figures come from, normalises the
         // embedded rows again before 1-NN.
         let l2 = graft_shallow::align::l2_normalise_rows;
@@ -284,6 +317,7 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
     Ok(AlignResult {
         command: "align",
         method: a.method,
+        normalize,
         classifier: head.label().to_string(),
         source: source.source.clone(),
         target: target.source.clone(),
@@ -307,6 +341,8 @@ pub fn run(a: &AlignSpec) -> anyhow::Result<AlignResult> {
 pub struct AlignResult {
     pub command: &'static str,
     pub method: Method,
+    /// The normalisation applied (the method's default unless one was asked for).
+    pub normalize: Normalize,
     pub classifier: String,
     pub source: String,
     pub target: String,

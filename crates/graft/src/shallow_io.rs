@@ -8,7 +8,8 @@ use graft_data::npy::{write_npz, NpyOut};
 use graft_shallow::{Matrix, StandardScaler};
 use std::path::Path;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Normalize {
     None,

@@ -20,8 +20,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let method_name = format!("{:?}", r.method).to_lowercase();
     println!(
-        "{method_name} alignment: {} source x {} target rows, {} -> {} features; {} head",
-        r.n_source, r.n_target, r.d, r.aligned_d, r.classifier
+        "{method_name} alignment: {} source x {} target rows, {} -> {} features; rows \
+         normalised {:?}; {} head",
+        r.n_source, r.n_target, r.d, r.aligned_d, r.normalize, r.classifier
     );
     for n in &r.notes {
         println!("  note: {n}");

@@ -50,7 +50,7 @@ mod tca;
 mod tests;
 
 pub use aligned::Aligned;
-pub use coral::Coral;
+pub use coral::{Coral, LambdaScale};
 pub use domains::{l2_normalise_rows, Domains};
 pub use fa::FeatureAugmentation;
 pub use jda::Jda;

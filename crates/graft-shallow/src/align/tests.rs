@@ -231,7 +231,12 @@ fn singular_covariances_are_regularised_and_noted() {
     }
     let ys = labels(12);
     let d = Domains::new(&xs, &ys, &xt);
-    let a = Coral { lambda: 0.0 }.fit(&d).unwrap();
+    let a = Coral {
+        lambda: 0.0,
+        scale: LambdaScale::Absolute,
+    }
+    .fit(&d)
+    .unwrap();
     assert!(a.source.data().iter().all(|v| v.is_finite()));
     assert!(
         a.notes.iter().any(|n| n.contains("singular")),
@@ -259,7 +264,12 @@ fn singular_covariances_are_regularised_and_noted() {
         "{:?}",
         a.notes
     );
-    assert!(Coral { lambda: -1.0 }.fit(&d).is_err());
+    assert!(Coral {
+        lambda: -1.0,
+        scale: LambdaScale::Absolute
+    }
+    .fit(&d)
+    .is_err());
     assert!(Tca {
         mu: 0.0,
         ..Default::default()
@@ -306,4 +316,39 @@ fn l2_normalisation_keeps_zero_rows() {
     let n = l2_normalise_rows(&x);
     assert_eq!(n.row(0), &[0.6, 0.8]);
     assert_eq!(n.row(1), &[0.0, 0.0]);
+}
+
+#[test]
+fn coral_lambda_in_variance_units_is_the_same_strength_at_any_scale() {
+    let (xs, xt) = (rows(40, 5, 3, 0.0), rows(30, 5, 4, 1.0));
+    let ys = vec![0; 40];
+    let fit = |c: &Coral, k: f64| {
+        let (s, t) = (scale(&xs, k), scale(&xt, k));
+        c.fit(&Domains::new(&s, &ys, &t)).unwrap().source
+    };
+    let relative = Coral::default();
+    // Features 1000x smaller: the map is the same, up to that factor.
+    let (big, small) = (fit(&relative, 1.0), fit(&relative, 1e-3));
+    for (a, b) in big.data().iter().zip(small.data()) {
+        assert!((a * 1e-3 - b).abs() < 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+    }
+    // An absolute lambda = 1 swamps the small features' covariances instead.
+    let absolute = Coral {
+        lambda: 1.0,
+        scale: LambdaScale::Absolute,
+    };
+    let swamped = fit(&absolute, 1e-3);
+    let moved = |a: &Matrix| {
+        let x = scale(&xs, 1e-3);
+        a.data()
+            .iter()
+            .zip(x.data())
+            .map(|(p, q)| (p - q).abs())
+            .sum::<f64>()
+    };
+    assert!(moved(&swamped) < 0.01 * moved(&small));
+}
+
+fn scale(x: &Matrix, k: f64) -> Matrix {
+    Matrix::new(x.rows(), x.cols(), x.data().iter().map(|v| v * k).collect()).unwrap()
 }

@@ -8,7 +8,7 @@
 //! for subspace alignment (Fernando et al. 2013), logistic regression for the others.
 
 use super::trial::Job;
-use crate::align::{AlignSpec, KernelName, Method as AlignMethod};
+use crate::align::{AlignSpec, CoralScale, KernelName, Method as AlignMethod};
 use crate::probe::{Head as ProbeHead, MetricName, ProbeSpec};
 use crate::reweight::{Method as ReweightMethod, ReweightSpec};
 use crate::shallow_head::HeadName;
@@ -67,10 +67,11 @@ pub fn strategies(v: &VectorSets, seed: u64) -> Vec<Shallow> {
             test: Some(PathBuf::from(&v.val)),
             dim,
             lambda: None,
+            coral_scale: CoralScale::Variance,
             kernel,
             gamma: None,
             iterations: None,
-            normalize,
+            normalize: Some(normalize),
             classifier: head,
             c: 1.0,
             out: None,
@@ -251,7 +252,9 @@ pub fn command_line(job: &Job) -> String {
                 flag("dim", d.to_string());
             }
             flag("kernel", lower(&a.kernel));
-            flag("normalize", lower(&a.normalize));
+            if let Some(n) = a.normalize {
+                flag("normalize", lower(&n));
+            }
             flag("classifier", a.classifier.label().into());
         }
         Job::Reweight(r) => {
