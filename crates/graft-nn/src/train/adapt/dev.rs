@@ -10,12 +10,69 @@ use tch::{Kind, Tensor};
 /// One DEV estimate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DevEstimate {
-    /// The control-variate estimate of the target risk (lower is better).
+    /// The estimate of the target risk that selection uses (lower is better): the
+    /// control-variate estimate when it lies in the errors' range, else the self-normalised
+    /// importance-weighted error.
     pub risk: f64,
-    /// Plain importance-weighted validation loss, for comparison.
+    /// The control-variate estimate of eq. 7, as the authors' `get_dev_risk` computes it.
+    pub control_variate: f64,
+    /// The control variate's coefficient `eta = -Cov(w e, w) / Var(w)`.
+    pub eta: f64,
+    /// Plain importance-weighted validation error `mean(w e)`, for comparison.
     pub weighted_loss: f64,
     /// Mean density-ratio weight on the validation set (about 1 when the ratio is well fitted).
     pub mean_weight: f64,
+    /// Whether the control-variate estimate left the errors' range and was replaced.
+    pub fell_back: bool,
+}
+
+/// You et al. 2019, eq. 7, exactly as the authors' `get_dev_risk`: with `L = w e`,
+/// `eta = -Cov(L, w) / Var(w)` (sample covariance and variance, `n - 1`) and the risk is
+/// `mean(L) + eta mean(w) - eta`.
+///
+/// The estimate is unbiased but not bounded: with heavy-tailed weights (a domain classifier
+/// that separates the domains almost perfectly) `eta (mean(w) - 1)` can carry it far outside
+/// any possible risk (-4 with 0/1 errors was seen). A risk lies between the smallest and the
+/// largest per-sample error, so an estimate outside that range is known to be wrong; selection
+/// then uses the self-normalised importance-weighted error `sum(w e) / sum(w)` (always in
+/// range) for that epoch, and says so in [`DevEstimate::fell_back`].
+pub fn dev_risk(weights: &[f64], errors: &[f64]) -> Result<DevEstimate> {
+    if weights.len() != errors.len() || weights.len() < 2 {
+        return Err(NnError::Invalid(format!(
+            "deep embedded validation: {} weights for {} errors (at least 2 needed)",
+            weights.len(),
+            errors.len()
+        )));
+    }
+    let n = weights.len() as f64;
+    let l: Vec<f64> = weights.iter().zip(errors).map(|(w, e)| w * e).collect();
+    let (mw, ml) = (weights.iter().sum::<f64>() / n, l.iter().sum::<f64>() / n);
+    let cov = weights
+        .iter()
+        .zip(&l)
+        .map(|(a, b)| (a - mw) * (b - ml))
+        .sum::<f64>()
+        / (n - 1.0);
+    let var = weights.iter().map(|a| (a - mw).powi(2)).sum::<f64>() / (n - 1.0);
+    // Equal weights: the control variate carries nothing (the reference divides by zero).
+    let eta = if var > 0.0 { -cov / var } else { 0.0 };
+    let control_variate = ml + eta * mw - eta;
+    let lo = errors.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = errors.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let fell_back = !(lo..=hi).contains(&control_variate);
+    let risk = if fell_back {
+        l.iter().sum::<f64>() / weights.iter().sum::<f64>().max(f64::MIN_POSITIVE)
+    } else {
+        control_variate
+    };
+    Ok(DevEstimate {
+        risk,
+        control_variate,
+        eta,
+        weighted_loss: ml,
+        mean_weight: mw,
+        fell_back,
+    })
 }
 
 fn matrix(t: &Tensor, what: &str) -> Result<Matrix> {
@@ -31,9 +88,9 @@ fn matrix(t: &Tensor, what: &str) -> Result<Matrix> {
 
 /// You et al. 2019 (DEV), Alg. 1: a logistic domain classifier on features separates source
 /// training features `f_src` from target features `f_tgt`; its odds give the density ratio
-/// `w(x) = (n_s / n_t) p(t|x) / p(s|x)` on the validation features `f_val`; with per-sample
-/// validation losses `loss_val`, `L = w * loss`, `eta = -Cov(L, w) / Var(w)` and the risk is
-/// `mean(L) + eta * mean(w) - eta` (eq. 7).
+/// `w(x) = (n_s / n_t) p(t|x) / p(s|x)` on the validation features `f_val`, and
+/// [`dev_risk`] weighs the per-sample validation errors `loss_val` with it (the authors' code
+/// uses 0/1 errors for classification, as `graft adapt --select dev` does).
 pub fn deep_embedded_validation(
     f_src: &Tensor,
     f_tgt: &Tensor,
@@ -77,22 +134,7 @@ pub fn deep_embedded_validation(
             ratio * pt / (1.0 - pt)
         })
         .collect();
-    let l: Vec<f64> = w.iter().zip(loss_val).map(|(w, l)| w * l).collect();
-    let n = w.len() as f64;
-    let (mw, ml) = (w.iter().sum::<f64>() / n, l.iter().sum::<f64>() / n);
-    let cov = w
-        .iter()
-        .zip(&l)
-        .map(|(a, b)| (a - mw) * (b - ml))
-        .sum::<f64>()
-        / (n - 1.0);
-    let var = w.iter().map(|a| (a - mw).powi(2)).sum::<f64>() / (n - 1.0);
-    let eta = if var > 0.0 { -cov / var } else { 0.0 };
-    Ok(DevEstimate {
-        risk: ml + eta * mw - eta,
-        weighted_loss: ml,
-        mean_weight: mw,
-    })
+    dev_risk(&w, loss_val)
 }
 
 #[cfg(test)]
@@ -114,5 +156,48 @@ mod tests {
         assert!(est.risk > plain, "{est:?}");
         let same = deep_embedded_validation(&s, &s, &v, &[0.0, 1.0, 0.0, 1.0]).unwrap();
         assert!((same.mean_weight - 1.0).abs() < 0.3, "{same:?}");
+    }
+
+    #[test]
+    fn the_risk_is_the_authors_get_dev_risk_and_falls_back_when_out_of_range() {
+        // scripts/reference/dev_risk.py: the authors' function on three cases.
+        let text = include_str!("../../../tests/fixtures/dev_risk_reference.json");
+        let cases: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        assert_eq!(cases.len(), 3);
+        let f = |v: &serde_json::Value| v.as_f64().unwrap();
+        for c in &cases {
+            let list = |k: &str| -> Vec<f64> { c[k].as_array().unwrap().iter().map(f).collect() };
+            let est = dev_risk(&list("weights"), &list("errors")).unwrap();
+            let name = c["name"].as_str().unwrap();
+            for (got, want) in [
+                (est.control_variate, f(&c["risk"])),
+                (est.eta, f(&c["eta"])),
+                (est.weighted_loss, f(&c["weighted_error"])),
+                (est.mean_weight, f(&c["mean_weight"])),
+            ] {
+                assert!((got - want).abs() < 1e-12, "{name}: {got} vs {want}");
+            }
+            let (lo, hi) = (0.0, list("errors").iter().copied().fold(0.0, f64::max));
+            let in_range = (lo..=hi).contains(&est.control_variate);
+            assert_eq!(est.fell_back, !in_range, "{name}");
+            assert!((lo..=hi).contains(&est.risk), "{name}: {est:?}");
+        }
+        // The heavy-tailed case leaves [0, 1], as the issue's -4.01 did.
+        let heavy = dev_risk(
+            &cases[1]["weights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(f)
+                .collect::<Vec<_>>(),
+            &cases[1]["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(f)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert!(heavy.fell_back && heavy.control_variate < 0.0, "{heavy:?}");
     }
 }
