@@ -46,7 +46,7 @@ mod validate;
 
 pub use cv::CrossValidation;
 pub use error::{LinalgError, Result};
-pub use head::{Classifier, FittedClassifier};
+pub use head::{proba_from_decision, Classifier, FittedClassifier};
 pub use kernel::Kernel;
 pub use knn::{KNeighborsClassifier, KnnModel, Metric};
 pub use lbfgs::Stop;

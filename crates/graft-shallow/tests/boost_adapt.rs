@@ -396,3 +396,49 @@ fn bench_tradaboost_logistic() {
     }
     println!("{{\"side\": \"graft\", \"seconds\": {best:.4}, \"accuracy\": {acc:.6}}}");
 }
+
+/// Heads without probabilities (ridge, linear SVM) enter TrAdaBoost's error as ADAPT feeds
+/// them: scikit-learn's `_predict_proba_lr` of their scores (scripts/reference/proba_lr.py),
+/// not as 0/1 predictions.
+#[test]
+fn linear_heads_give_scikit_learn_s_probabilities_from_their_scores() {
+    let text = include_str!("fixtures/proba_lr_reference.json");
+    let cases: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+    let rows = |v: &serde_json::Value| -> Matrix {
+        let r: Vec<Vec<f64>> = serde_json::from_value(v.clone()).unwrap();
+        Matrix::new(r.len(), r[0].len(), r.concat()).unwrap()
+    };
+    for c in &cases {
+        let (x, want_d, want_p) = (rows(&c["x"]), rows(&c["decision"]), rows(&c["proba"]));
+        let y: Vec<usize> = serde_json::from_value(c["y"].clone()).unwrap();
+        let w: Vec<f64> = serde_json::from_value(c["w"].clone()).unwrap();
+        let m = graft_shallow::RidgeClassifier::default()
+            .fit(&x, &y, Some(&w))
+            .unwrap();
+        let d = FittedClassifier::decision_function(&m, &x)
+            .unwrap()
+            .unwrap();
+        assert!(
+            max_diff(d.data(), want_d.data()) < 1e-9,
+            "{} classes",
+            c["classes"]
+        );
+        let p = graft_shallow::proba_from_decision(&d);
+        assert!(
+            max_diff(p.data(), want_p.data()) < 1e-9,
+            "{} classes",
+            c["classes"]
+        );
+    }
+    // TrAdaBoost's first-round error now uses those probabilities: fractional, not a count
+    // of misclassified target rows.
+    let c = &cases[1];
+    let (x, y) = (
+        rows(&c["x"]),
+        serde_json::from_value::<Vec<usize>>(c["y"].clone()).unwrap(),
+    );
+    let boost = TrAdaBoost::new(graft_shallow::RidgeClassifier::default());
+    let m = boost.fit(&x, &y, &x, &y).unwrap();
+    let e = m.errors()[0];
+    assert!(e > 0.0 && (e * 40.0).fract().abs() > 1e-6, "error {e}");
+}
