@@ -3,7 +3,7 @@
 //! can choose among a run's epochs where target accuracy cannot be measured.
 
 use crate::{NnError, Result};
-use graft_shallow::{CSpec, CrossValidation, LogisticRegression, Matrix};
+use graft_shallow::{CSpec, LogisticRegression, Matrix};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
@@ -115,13 +115,8 @@ pub fn deep_embedded_validation(
     let x = Matrix::new(ns + nt, s.cols(), data)
         .map_err(|e| NnError::Invalid(format!("deep embedded validation: {e}")))?;
     let y: Vec<usize> = (0..ns + nt).map(|i| usize::from(i >= ns)).collect();
-    // Its regularisation is chosen on held-out folds, as the authors' code chooses its domain
-    // classifier's weight decay on a held-out fifth: a classifier that separates the domains
-    // perfectly gives weights of 0 and 1e6 and an estimate that is noise.
     let clf = LogisticRegression {
-        c: CSpec::Auto,
-        c_grid: vec![1e-3, 1e-2, 1e-1, 1.0, 10.0],
-        cv: CrossValidation { folds: 3, seed: 0 },
+        c: CSpec::Fixed(1.0),
         standardize: true,
         max_iter: 200,
         ..LogisticRegression::default()
