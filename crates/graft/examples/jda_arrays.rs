@@ -67,8 +67,8 @@ fn main() -> anyhow::Result<()> {
             (s.display().to_string(), t.display().to_string())
         }
     };
-    // As Long et al.'s code (and `graft align --normalize l2`): rows scaled to unit length
-    // before JDA, and the embedded rows again before 1-NN.
+    // As Long et al.'s code (and `graft align --method jda` by default): rows scaled to unit
+    // length before JDA, and the embedded rows again before 1-NN.
     let (xs, ys) = open(&source)?;
     let (xt, yt) = open(&target)?;
     let (xs, xt) = (l2(&xs), l2(&xt));
