@@ -199,6 +199,17 @@ fn an_adaptation_run_reports_curves_confusion_projections_and_pad() {
         html.contains(&format!("<td class=\"n\">{after:.3}</td>")),
         "PAD {after:.3}"
     );
+    // From random weights "before" is a random network's: said, and the inputs' own distance
+    // given beside it.
+    assert_eq!(pad["random_start"], true, "{pad}");
+    let inputs = pad["inputs"].as_f64().unwrap();
+    assert!((0.0..=2.0).contains(&inputs), "{pad}");
+    assert!(
+        html.contains(&format!(
+            "inputs themselves the proxy A-distance is {inputs:.3}"
+        )),
+        "input PAD {inputs:.3} not on the page"
+    );
     let proj: Value = serde_json::from_str(&read(&r.adapt.join("projection.json"))).unwrap();
     assert_eq!(proj["after"]["pad"]["pad"].as_f64().unwrap(), after);
     assert_eq!(proj["source"], 100);

@@ -194,7 +194,7 @@ fn recorded_decode_size(dir: &Path) -> Option<graft_data::image_io::DecodeSize> 
 fn describe(dir: &Path) -> anyhow::Result<Described> {
     // A run that has not finished has no summary yet: its recipe still describes it.
     let summary = match crate::summary::RunSummary::read(dir) {
-        Ok(crate::summary::RunSummary::Adapt(s)) => Some(s),
+        Ok(crate::summary::RunSummary::Adapt(s)) => Some(*s),
         Ok(crate::summary::RunSummary::Train(_)) => None,
         Err(e) if RunDir::new(dir).summary().exists() => return Err(e),
         Err(_) => None,

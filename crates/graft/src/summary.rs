@@ -58,8 +58,8 @@ impl Summary {
 /// The summary of any finished run, typed by the command that wrote it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunSummary {
-    Train(Summary),
-    Adapt(crate::adapt::AdaptSummary),
+    Adapt(Box<crate::adapt::AdaptSummary>),
+    Train(Box<Summary>),
 }
 
 impl RunSummary {
@@ -75,15 +75,13 @@ impl RunSummary {
             format!("{}: expected a run's summary with a `command`", p.display())
         })?;
         Ok(if c.command == "adapt" {
-            RunSummary::Adapt(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{}: not an adaptation run's summary", p.display()))?,
-            )
+            RunSummary::Adapt(Box::new(serde_json::from_slice(&bytes).with_context(
+                || format!("{}: not an adaptation run's summary", p.display()),
+            )?))
         } else {
-            RunSummary::Train(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{}: not a training run's summary", p.display()))?,
-            )
+            RunSummary::Train(Box::new(serde_json::from_slice(&bytes).with_context(
+                || format!("{}: not a training run's summary", p.display()),
+            )?))
         })
     }
 

@@ -332,6 +332,15 @@ fn run_inner(
     };
     let val_m = val.as_ref().map(&eval).transpose()?;
     let test_m = sets.test.as_ref().map(&eval).transpose()?;
+    let random_start = recipe.weights.is_none() && !text;
+    let inputs = match (&sample, random_start) {
+        (Some(s), true) => s
+            .input_distance(&sets.source, &sets.target, seed)
+            .map_err(|e| obs.warn(&format!("no proxy A-distance of the inputs: {e:#}")))
+            .ok()
+            .flatten(),
+        _ => None,
+    };
     let pad = sample.and_then(|s| {
         let projected = s
             .after(model.as_ref(), &input, &sets.source, &sets.target, device)
@@ -341,6 +350,8 @@ fn run_inner(
             Ok(p) => Some(BeforeAfter {
                 before: p.before.pad.map(|d| d.pad),
                 after: p.after.pad.map(|d| d.pad),
+                random_start,
+                inputs,
             }),
             Err(e) => {
                 obs.warn(&format!("no feature projection in the report: {e:#}"));

@@ -63,6 +63,42 @@ impl Sample {
         })
     }
 
+    /// The proxy A-distance between the drawn samples' inputs: feature vectors as they are,
+    /// images average-pooled to at most 16 x 16 per channel (a few hundred dimensions, as the
+    /// features the distance is usually measured on); `None` for token ids.
+    pub fn input_distance(
+        &self,
+        source: &Samples,
+        target: &Samples,
+        seed: u64,
+    ) -> anyhow::Result<Option<f64>> {
+        if source.kind == graft_nn::train::SampleKind::Tokens {
+            return Ok(None);
+        }
+        let rows = |data: &Samples, idx: &[i64]| -> anyhow::Result<Matrix> {
+            let x = data.batch_unit(idx)?;
+            let x = if x.size()[2] > 16 || x.size()[3] > 16 {
+                x.f_adaptive_avg_pool2d([16, 16])?
+            } else {
+                x
+            };
+            let x = x
+                .f_flatten(1, -1)?
+                .f_to_kind(tch::Kind::Float)?
+                .f_contiguous()?;
+            let (n, d) = (x.size()[0] as usize, x.size()[1] as usize);
+            Ok(Matrix::from_f32(
+                n,
+                d,
+                &Vec::<f32>::try_from(x.f_flatten(0, -1)?)?,
+            )?)
+        };
+        let (s, t) = (rows(source, &self.source)?, rows(target, &self.target)?);
+        Ok(Some(
+            crate::report::pad::proxy_a_distance(&s, &t, seed)?.pad,
+        ))
+    }
+
     /// The same samples through the final `model`.
     pub fn after(
         self,

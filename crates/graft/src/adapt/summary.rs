@@ -7,11 +7,22 @@ use graft_nn::transfer::Bss;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// A value before and after adaptation (the proxy A-distance between the domains' features).
+/// The proxy A-distance between the domains' features before and after adaptation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BeforeAfter {
+    /// On the initial model's features: the source model's when the run starts from weights,
+    /// a randomly initialised network's otherwise (see `random_start`).
     pub before: Option<f64>,
     pub after: Option<f64>,
+    /// The run started from random weights, so `before` measures a random projection, not a
+    /// trained source model.
+    #[serde(default)]
+    pub random_start: bool,
+    /// With a random start: the distance between the inputs themselves (feature vectors as
+    /// they are; images average-pooled to at most 16 x 16 per channel), the domains' own
+    /// distance that adaptation starts from. None for texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

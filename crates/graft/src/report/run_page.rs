@@ -229,6 +229,23 @@ fn alignment(r: &RunData) -> anyhow::Result<Option<String>> {
         .map(String::from),
         &[pad_row("before", &p.before), pad_row("after", &p.after)],
     ));
+    let pad = r.summary.get("proxy_a_distance");
+    if pad
+        .and_then(|v| v.get("random_start"))
+        .and_then(|v| v.as_bool())
+        == Some(true)
+    {
+        let inputs = pad
+            .and_then(|v| v.get("inputs"))
+            .and_then(|v| v.as_f64())
+            .map_or(String::new(), |d| {
+                format!(" Between the inputs themselves the proxy A-distance is {d:.3}.")
+            });
+        out.push_str(&html::note(&format!(
+            "The run started from random weights: \"before\" measures a randomly initialised \
+             network's projection of the domains, not a trained source model's.{inputs}"
+        )));
+    }
     out.push_str(&html::note(
         "Proxy A-distance (Ben-David et al. 2007; Ganin et al. 2016): 2(1 − 2ε), ε the \
          held-out error of a linear classifier separating source from target features. 0: the \
