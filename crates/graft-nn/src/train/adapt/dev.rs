@@ -89,8 +89,8 @@ fn matrix(t: &Tensor, what: &str) -> Result<Matrix> {
 /// You et al. 2019 (DEV), Alg. 1: a logistic domain classifier on features separates source
 /// training features `f_src` from target features `f_tgt`; its odds give the density ratio
 /// `w(x) = (n_s / n_t) p(t|x) / p(s|x)` on the validation features `f_val`, and
-/// [`dev_risk`] weighs the per-sample validation errors `loss_val` with it (the authors' code
-/// uses 0/1 errors for classification, as `graft adapt --select dev` does).
+/// [`dev_risk`] weighs the per-sample validation losses `loss_val` with it (`graft adapt
+/// --select dev` gives cross-entropies).
 pub fn deep_embedded_validation(
     f_src: &Tensor,
     f_tgt: &Tensor,

