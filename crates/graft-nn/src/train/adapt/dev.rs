@@ -128,6 +128,9 @@ pub fn deep_embedded_validation(
         .predict_proba(&v)
         .map_err(|e| NnError::Invalid(format!("deep embedded validation: {e}")))?;
     let ratio = ns as f64 / nt as f64;
+    // The one departure from the authors' code, which clips nothing: probabilities are kept in
+    // [1e-6, 1 - 1e-6], so a ratio is at most 1e6 times n_s / n_t instead of a division by
+    // zero when the classifier is certain.
     let w: Vec<f64> = (0..v.rows())
         .map(|i| {
             let pt = p.get(i, 1).clamp(1e-6, 1.0 - 1e-6);
