@@ -11,6 +11,7 @@
 //! `graft finetune|pretrain|adapt --recipe`. Every strategy that lost to the baseline is
 //! flagged as negative transfer.
 
+mod bag_of_words;
 pub mod budget;
 mod shallow;
 mod split;
@@ -104,23 +105,26 @@ pub struct Row {
     pub seconds: f64,
 }
 
-/// A strategy to try: its run and its cost in sample-epochs (rows for a shallow method).
+/// A strategy to try: its run and its cost in sample-epochs (1 for a shallow method).
 struct Try {
     name: &'static str,
     what: String,
     transfer: bool,
     job: Job,
     work: f64,
+    /// A shallow method's run on all the labels, measured on the test set, should it win.
+    again: Option<Job>,
 }
 
-impl From<shallow::Shallow> for Try {
-    fn from(s: shallow::Shallow) -> Try {
+impl Try {
+    fn shallow(s: shallow::Shallow, again: Job) -> Try {
         Try {
             name: s.name,
             what: s.what.to_string(),
             transfer: s.transfer,
             job: s.job,
             work: 1.0,
+            again: Some(again),
         }
     }
 }
@@ -180,8 +184,8 @@ struct Search<'a> {
     dir: PathBuf,
     budget: Budget,
     rows: Vec<Row>,
-    /// The shallow rows' runs, to repeat the winner on all the labels.
-    shallow_jobs: Vec<Option<Job>>,
+    /// The shallow rows' runs on all the labels, to repeat the winner with.
+    again: Vec<Option<Job>>,
     /// Device, threads and decode size of every trial.
     rt: &'a Runtime,
     obs: &'a mut dyn Observer,
@@ -233,7 +237,7 @@ impl Search<'_> {
         // Shallow methods differ in cost by orders of magnitude: each is timed on its own.
         let kind = if t.job.shallow() { t.name } else { command };
         let need = self.budget.estimate(kind, t.work);
-        let shallow_job = t.job.shallow().then(|| t.job.clone());
+        let again = t.again.clone();
         let mut row = Row {
             name: t.name.to_string(),
             what: t.what,
@@ -289,13 +293,13 @@ impl Search<'_> {
             row.seconds,
             row.status
         ));
-        self.push(row, shallow_job);
+        self.push(row, again);
         Ok(Some(self.rows.len() - 1))
     }
 
     fn push(&mut self, row: Row, job: Option<Job>) {
         self.rows.push(row);
-        self.shallow_jobs.push(job);
+        self.again.push(job);
     }
 
     /// The best held-out accuracy of the strategies that reuse nothing: what transfer must beat.
@@ -470,7 +474,7 @@ fn run_inner(
         dir: dir.clone(),
         budget,
         rows: Vec::new(),
-        shallow_jobs: Vec::new(),
+        again: Vec::new(),
         rt: &rt,
         obs,
         cancel,
@@ -545,10 +549,26 @@ fn run_inner(
             d: graft_data::arrays::open_array_spec(&splits.train)?.dim(),
         };
         for s in shallow::strategies(&sets, a.seed) {
-            search.attempt(s.into())?;
+            let again = shallow::on_all_labels(&s.job, &splits.all, test.as_deref());
+            search.attempt(Try::shallow(s, again))?;
         }
     }
-    search.attempt(Try {
+    // A transformer trained from random weights costs as much as fine-tuning it: texts get a
+    // TF-IDF baseline first, and that one after the fine-tuning trials.
+    if text {
+        let tokenizer = graft_nn::models::bert::load::tokenizer_file(&model)?;
+        let bow = bag_of_words::write(&splits, test.as_deref(), &tokenizer, &dir.join("split"))?;
+        search.attempt(Try::shallow(
+            shallow::Shallow {
+                name: "target only, bag of words",
+                what: "logistic regression on TF-IDF of the texts' word pieces (the baseline)",
+                transfer: false,
+                job: Job::Probe(shallow::probe(&bow.train, Some(&bow.val), a.seed)),
+            },
+            Job::Probe(shallow::probe(&bow.all, bow.test.as_deref(), a.seed)),
+        ))?;
+    }
+    let mut from_scratch = Some(Try {
         name: if vectors {
             "target only, mlp"
         } else {
@@ -558,7 +578,11 @@ fn run_inner(
         transfer: false,
         job: Job::Train(labelled(true, rate(0.03, 5e-4), None)),
         work: target_work,
-    })?;
+        again: None,
+    });
+    if !text {
+        search.attempt(from_scratch.take().expect("not yet tried"))?;
+    }
 
     // 2. A source model, unless pre-trained weights were given.
     // An adaptation run with `samples` source samples for `epochs`, and its cost.
@@ -596,6 +620,7 @@ fn run_inner(
             transfer: true,
             job: Job::Adapt(job),
             work,
+            again: None,
         })? {
             let r = &search.rows[i];
             // A text run's model is not a weights file the folder's model loads.
@@ -618,6 +643,7 @@ fn run_inner(
             transfer: true,
             job: Job::Train(probe),
             work: target_work,
+            again: None,
         })?;
         // With one stage, freezing up to the middle one is the probe again.
         if stages.len() > 1 {
@@ -627,6 +653,7 @@ fn run_inner(
                 transfer: true,
                 job: Job::Train(labelled(false, rate(0.01, 1e-4), w).freeze_until(mid)),
                 work: target_work,
+                again: None,
             })?;
         }
         search.attempt(Try {
@@ -635,7 +662,12 @@ fn run_inner(
             transfer: true,
             job: Job::Train(labelled(false, rate(0.01, 1e-4), w)),
             work: target_work,
+            again: None,
         })?;
+    }
+    // A text model from random weights, after the cheaper transfer trials.
+    if let Some(t) = from_scratch.take() {
+        search.attempt(t)?;
     }
 
     // 4. Domain adaptation with the unlabelled target data, then fine-tuning of the best
@@ -684,6 +716,7 @@ fn run_inner(
                 transfer: true,
                 job: Job::Adapt(job),
                 work,
+                again: None,
             })? {
                 adapted.push(i);
             }
@@ -701,6 +734,7 @@ fn run_inner(
                 transfer: true,
                 job: Job::Train(labelled(false, 0.01, Some(&w))),
                 work: target_work,
+                again: None,
             })?;
         }
     }
@@ -786,8 +820,8 @@ fn finish(
         (r.name.clone(), r.command, r.dir.clone())
     };
     let winner_path = search.dir.join("winner.toml");
-    if let Some(job) = search.shallow_jobs[best].clone() {
-        return finish_shallow(search, best, job, splits, test, model, baseline, warnings);
+    if let Some(again) = search.again[best].clone() {
+        return finish_shallow(search, best, again, splits, test, model, baseline, warnings);
     }
     // The winner's recipe, on all the labels and measured on the test set.
     let recipe_path = crate::RunDir::new(&win_dir).recipe();
@@ -876,13 +910,14 @@ fn finish(
     results(search, splits, model, baseline, winner, warnings)
 }
 
-/// A shallow winner: its command on all the labels, saved in `winner.toml` and measured on the
-/// test set when there is one (it takes seconds, so the budget does not stop it).
+/// A shallow winner: its command on all the labels (`again`), saved in `winner.toml` and
+/// measured on the test set when there is one (it takes seconds, so the budget does not stop
+/// it).
 #[allow(clippy::too_many_arguments)]
 fn finish_shallow(
     search: Search,
     best: usize,
-    job: Job,
+    again: Job,
     splits: &split::Splits,
     test: Option<&str>,
     model: &str,
@@ -890,7 +925,6 @@ fn finish_shallow(
     mut warnings: Vec<String>,
 ) -> anyhow::Result<AutoResult> {
     let row = &search.rows[best];
-    let again = shallow::on_all_labels(&job, &splits.all, test);
     let rerun = shallow::command_line(&again);
     let winner_path = search.dir.join("winner.toml");
     let mut t = toml::Table::new();

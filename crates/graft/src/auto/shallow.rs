@@ -43,7 +43,7 @@ pub fn strategies(v: &VectorSets, seed: u64) -> Vec<Shallow> {
         name: "target only",
         what: "logistic regression on the target labels only (the baseline)",
         transfer: false,
-        job: Job::Probe(probe(&v.train, &v.val, seed)),
+        job: Job::Probe(probe(&v.train, Some(&v.val), seed)),
     }];
     let Some(source) = &v.source else {
         return out;
@@ -169,14 +169,15 @@ pub fn strategies(v: &VectorSets, seed: u64) -> Vec<Shallow> {
     out
 }
 
-fn probe(train: &str, test: &str, seed: u64) -> ProbeSpec {
+/// Logistic regression (C = 1) on the features `train`, measured on `test`.
+pub fn probe(train: &str, test: Option<&str>, seed: u64) -> ProbeSpec {
     ProbeSpec {
         features: Some(PathBuf::from(train)),
         data: None,
         model: None,
         weights: None,
         stage: None,
-        test: Some(PathBuf::from(test)),
+        test: test.map(PathBuf::from),
         test_fraction: 0.2,
         head: ProbeHead::Logreg,
         c: "1".into(),
