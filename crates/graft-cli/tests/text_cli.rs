@@ -425,8 +425,15 @@ fn auto_tries_every_text_strategy_against_a_from_scratch_baseline() {
     // The cheap baseline: TF-IDF rows of the same texts, one column per word piece seen.
     let bow = graft_data::arrays::open_array_spec(s(&out.join("split/bow-train.npz"))).unwrap();
     let train = graft_data::arrays::open_array_spec(s(&out.join("split/bow-all.npz"))).unwrap();
-    assert_eq!((bow.dim(), bow.class_names), (train.dim(), train.class_names));
-    assert!(rows[0]["transfer"] == false && rows[0]["command"] == "probe", "{}", rows[0]);
+    assert_eq!(
+        (bow.dim(), bow.class_names),
+        (train.dim(), train.class_names)
+    );
+    assert!(
+        rows[0]["transfer"] == false && rows[0]["command"] == "probe",
+        "{}",
+        rows[0]
+    );
     // The splits are texts, and the winner was measured on the test set.
     assert!(out.join("split/train.jsonl").exists());
     assert!(v["winner"]["test_accuracy"].as_f64().is_some(), "{v}");

@@ -259,6 +259,30 @@ impl Linear {
     }
 }
 
+/// Layer normalisation over the last dimension (Ba et al. 2016), with PyTorch's `weight` and
+/// `bias` names; shared by the text encoders and the vision transformers.
+#[derive(Debug)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(p: &Path, dim: i64, eps: f64) -> Self {
+        LayerNorm {
+            weight: p.var("weight", &[dim], Init::Const(1.0)),
+            bias: p.var("bias", &[dim], Init::Const(0.0)),
+            eps,
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let d = *x.size().last().unwrap_or(&0);
+        Ok(x.f_layer_norm([d], Some(&self.weight), Some(&self.bias), self.eps, true)?)
+    }
+}
+
 /// Global average pooling `(N, C, H, W) -> (N, C)`, as torchvision's
 /// `AdaptiveAvgPool2d(1)` + `flatten(1)`.
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {

@@ -11,6 +11,7 @@ pub mod lora;
 pub mod mlp;
 pub mod registry;
 pub mod resnet;
+pub mod vit;
 
 pub use backbone::{Backbone, StageInfo};
 pub use input::ModelInput;

@@ -5,6 +5,7 @@
 use crate::models::efficientnet_lite::{self, EfficientNetLite, LITE0};
 use crate::models::lenet::{self, LeNet};
 use crate::models::resnet::{self, ResNet, ResNetDepth};
+use crate::models::vit::{config as vit_config, Vit};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use graft_data::preprocess::Preprocess;
@@ -16,7 +17,8 @@ pub struct ModelSpec {
     pub summary: &'static str,
     /// Input tensor shape of one sample (C, H, W) at the weights' native resolution.
     pub input: (i64, i64, i64),
-    /// Classes of the published head (ImageNet-1k, or 10 digits).
+    /// Classes of the published head (ImageNet-1k, or 10 digits); 0 when the published weights
+    /// have none (DINOv2).
     pub default_classes: i64,
     /// Builds the network under `path` (the VarStore root gives checkpoint key names);
     /// `None` builds it without a classifier head. Prefer [`ModelSpec::build_checked`].
@@ -83,7 +85,7 @@ impl ModelSpec {
     }
 }
 
-static REGISTRY: [ModelSpec; 5] = [
+static REGISTRY: [ModelSpec; 11] = [
     ModelSpec {
         name: "resnet18",
         summary: "ResNet-18 (torchvision), 11.7M parameters, 512-d features",
@@ -124,6 +126,108 @@ static REGISTRY: [ModelSpec; 5] = [
         head_prefix: "_fc.",
         stages: || efficientnet_lite::stages(&LITE0),
         preprocess: || efficientnet_lite::preprocess(&LITE0),
+    },
+    ModelSpec {
+        name: "vit_tiny_patch16_224",
+        summary: "ViT-Ti/16 (timm names), 5.7M parameters, 192-d class token",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::VIT_TI16,
+                k,
+                vit_config::augreg_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::VIT_TI16.stages(),
+        preprocess: vit_config::augreg_preprocess,
+    },
+    ModelSpec {
+        name: "vit_small_patch16_224",
+        summary: "ViT-S/16 (timm names), 22M parameters, 384-d class token",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::VIT_S16,
+                k,
+                vit_config::augreg_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::VIT_S16.stages(),
+        preprocess: vit_config::augreg_preprocess,
+    },
+    ModelSpec {
+        name: "vit_base_patch16_224",
+        summary: "ViT-B/16 (timm names), 86M parameters, 768-d class token",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::VIT_B16,
+                k,
+                vit_config::augreg_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::VIT_B16.stages(),
+        preprocess: vit_config::augreg_preprocess,
+    },
+    ModelSpec {
+        name: "vit_small_patch14_dinov2",
+        summary: "DINOv2 ViT-S/14 (timm names), 22M parameters, 384-d class token, 518 px",
+        input: (3, 518, 518),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::DINOV2_S14,
+                k,
+                vit_config::dinov2_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::DINOV2_S14.stages(),
+        preprocess: vit_config::dinov2_preprocess,
+    },
+    ModelSpec {
+        name: "vit_small_patch14_reg4_dinov2",
+        summary: "DINOv2 ViT-S/14 with 4 registers (timm names), 22M parameters, 518 px",
+        input: (3, 518, 518),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::DINOV2_S14_REG4,
+                k,
+                vit_config::dinov2_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::DINOV2_S14_REG4.stages(),
+        preprocess: vit_config::dinov2_preprocess,
+    },
+    ModelSpec {
+        name: "vit_b_16",
+        summary: "ViT-B/16 (torchvision), 86M parameters, 768-d class token",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::TV_VIT_B16,
+                k,
+                vit_config::torchvision_preprocess(),
+            ))
+        },
+        head_prefix: "heads.",
+        stages: || vit_config::TV_VIT_B16.stages(),
+        preprocess: vit_config::torchvision_preprocess,
     },
     ModelSpec {
         name: "lenet",

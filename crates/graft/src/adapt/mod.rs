@@ -97,11 +97,6 @@ fn run_inner(
     if text && recipe.weights.is_some() {
         bail!("--weights does not apply to a text model: {model_name} holds its own weights");
     }
-    if text && recipe.adabn == Some(true) {
-        bail!(
-            "AdaBN re-estimates BatchNorm statistics; text encoders use LayerNorm, which has none"
-        );
-    }
     let mut sets = if vectors {
         data::vectors(&source, &target, recipe.target_test.as_deref())?
     } else if text {
@@ -192,6 +187,14 @@ fn run_inner(
         let l = load(false).or_else(|_| load(true))?;
         (l.vs, l.model)
     };
+    // Checked on the built model, before any epoch: transformers (text encoders, ViTs)
+    // normalise with LayerNorm and have no statistics to re-estimate.
+    if recipe.adabn == Some(true) && !vs.variables().keys().any(|k| k.ends_with("running_mean")) {
+        bail!(
+            "AdaBN re-estimates BatchNorm statistics; {model_name} has no BatchNorm layers (it \
+             normalises with LayerNorm)"
+        );
+    }
     if !resuming {
         recipe.write(&dir)?;
     }

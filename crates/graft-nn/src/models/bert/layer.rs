@@ -2,7 +2,7 @@
 //! (Devlin et al. 2019, sec. 3; Vaswani et al. 2017, eq. 1 for the attention).
 
 use super::config::{Activation, BertConfig, Family};
-use crate::models::layers::Linear;
+use crate::models::layers::{LayerNorm, Linear};
 use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::Result;
 use tch::nn::{Init, Path};
@@ -24,28 +24,6 @@ pub fn dense(p: &Path, in_features: i64, out_features: i64) -> Linear {
     Linear {
         weight: p.var("weight", &[out_features, in_features], normal()),
         bias: p.var("bias", &[out_features], Init::Const(0.0)),
-    }
-}
-
-#[derive(Debug)]
-pub struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f64,
-}
-
-impl LayerNorm {
-    pub fn new(p: &Path, dim: i64, eps: f64) -> Self {
-        LayerNorm {
-            weight: p.var("weight", &[dim], Init::Const(1.0)),
-            bias: p.var("bias", &[dim], Init::Const(0.0)),
-            eps,
-        }
-    }
-
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let d = *x.size().last().unwrap_or(&0);
-        Ok(x.f_layer_norm([d], Some(&self.weight), Some(&self.bias), self.eps, true)?)
     }
 }
 

@@ -1,0 +1,277 @@
+//! What distinguishes one Vision Transformer family from another, as data: the families are
+//! configurations of one core (Dosovitskiy et al. 2021, eqs. 1-4), differing in tokens, layer
+//! scale, key names and how the position grid is resized.
+
+use crate::models::StageInfo;
+use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+
+/// Whose checkpoint key names the model is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// timm's `VisionTransformer` (`patch_embed.proj`, `blocks.N.attn.qkv`, `head`), which is
+    /// also DINOv2's original layout less its `mask_token`.
+    Timm,
+    /// torchvision's `VisionTransformer` (`conv_proj`, `encoder.layers.encoder_layer_N`
+    /// with `self_attention.in_proj_weight`, `heads.head`).
+    Torchvision,
+}
+
+/// How the features of the last block become one vector per image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// The class token after the final norm (timm's `global_pool='token'`, torchvision).
+    Token,
+    /// The mean of the patch tokens after the final norm, prefix tokens left out (timm's
+    /// `global_pool='avg'` without `fc_norm`).
+    Avg,
+    /// The two concatenated: DINOv2's linear-probe protocol (Oquab et al. 2023, sec. 7.1).
+    TokenAvg,
+}
+
+/// The activation inside the feed-forward layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    /// Exact (erf) GELU, as `nn.GELU()`.
+    Gelu,
+    /// `x * sigmoid(1.702 x)`, OpenAI CLIP's.
+    QuickGelu,
+}
+
+/// How the position embeddings follow an image size other than the native one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PosResize {
+    /// timm's `resample_abs_pos_embed`: bicubic, antialiased, corners not aligned.
+    TimmBicubic,
+    /// torchvision's `interpolate_embeddings`: bicubic with aligned corners, no antialiasing.
+    TorchvisionBicubic,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitConfig {
+    pub arch: &'static str,
+    /// Native input side: the position grid covers `image_size / patch` patches a side.
+    pub image_size: i64,
+    pub patch: i64,
+    pub dim: i64,
+    pub depth: usize,
+    pub heads: i64,
+    /// Hidden width of the feed-forward layers.
+    pub mlp_dim: i64,
+    pub reg_tokens: i64,
+    /// Position embeddings for the patches only; the class token's position, if any, is
+    /// folded into it (timm's DeiT-III and DINOv2-with-registers checkpoints).
+    pub no_embed_class: bool,
+    /// Per-channel scales on each residual branch (`ls1.gamma`, `ls2.gamma`; Touvron et al.
+    /// 2021, CaiT sec. 3).
+    pub layer_scale: bool,
+    pub act: Act,
+    pub eps: f64,
+    pub pool: Pool,
+    pub layout: Layout,
+    pub pos_resize: PosResize,
+}
+
+impl VitConfig {
+    /// Tokens before the patches: the class token, then the registers.
+    pub fn prefix_tokens(&self) -> i64 {
+        1 + self.reg_tokens
+    }
+
+    /// Patches a side at the native size.
+    pub fn grid(&self) -> i64 {
+        self.image_size / self.patch
+    }
+
+    /// Width of the pooled features.
+    pub fn feature_dim(&self) -> i64 {
+        match self.pool {
+            Pool::TokenAvg => 2 * self.dim,
+            Pool::Token | Pool::Avg => self.dim,
+        }
+    }
+
+    /// Rows of the position table: the patches, plus the prefix tokens unless folded away.
+    pub fn pos_rows(&self) -> i64 {
+        let g = self.grid();
+        g * g
+            + if self.no_embed_class {
+                0
+            } else {
+                self.prefix_tokens()
+            }
+    }
+
+    /// `patch_embed`, then one stage per block. The parameter prefixes follow the layout, so
+    /// freezing up to a stage freezes exactly those tensors.
+    pub fn stages(&self) -> Vec<StageInfo> {
+        let (embed, block): (Vec<&str>, fn(usize) -> String) = match self.layout {
+            Layout::Timm => (
+                vec!["patch_embed.", "cls_token", "reg_token", "pos_embed"],
+                |i| format!("blocks.{i}."),
+            ),
+            Layout::Torchvision => (
+                vec!["conv_proj.", "class_token", "encoder.pos_embedding"],
+                |i| format!("encoder.layers.encoder_layer_{i}."),
+            ),
+        };
+        let mut stages = vec![StageInfo {
+            name: "patch_embed",
+            dim: self.dim,
+            param_prefixes: embed.into_iter().map(String::from).collect(),
+        }];
+        for (i, name) in BLOCK_NAMES.iter().take(self.depth).enumerate() {
+            stages.push(StageInfo {
+                name,
+                dim: self.feature_dim(),
+                param_prefixes: vec![block(i)],
+            });
+        }
+        stages
+    }
+}
+
+/// Stage names must be `'static`; 48 blocks covers ViT-g.
+pub const MAX_DEPTH: usize = 48;
+const BLOCK_NAMES: [&str; MAX_DEPTH] = [
+    "blocks.0",
+    "blocks.1",
+    "blocks.2",
+    "blocks.3",
+    "blocks.4",
+    "blocks.5",
+    "blocks.6",
+    "blocks.7",
+    "blocks.8",
+    "blocks.9",
+    "blocks.10",
+    "blocks.11",
+    "blocks.12",
+    "blocks.13",
+    "blocks.14",
+    "blocks.15",
+    "blocks.16",
+    "blocks.17",
+    "blocks.18",
+    "blocks.19",
+    "blocks.20",
+    "blocks.21",
+    "blocks.22",
+    "blocks.23",
+    "blocks.24",
+    "blocks.25",
+    "blocks.26",
+    "blocks.27",
+    "blocks.28",
+    "blocks.29",
+    "blocks.30",
+    "blocks.31",
+    "blocks.32",
+    "blocks.33",
+    "blocks.34",
+    "blocks.35",
+    "blocks.36",
+    "blocks.37",
+    "blocks.38",
+    "blocks.39",
+    "blocks.40",
+    "blocks.41",
+    "blocks.42",
+    "blocks.43",
+    "blocks.44",
+    "blocks.45",
+    "blocks.46",
+    "blocks.47",
+];
+
+const fn timm(arch: &'static str, patch: i64, dim: i64, heads: i64) -> VitConfig {
+    VitConfig {
+        arch,
+        image_size: 224,
+        patch,
+        dim,
+        depth: 12,
+        heads,
+        mlp_dim: 4 * dim,
+        reg_tokens: 0,
+        no_embed_class: false,
+        layer_scale: false,
+        act: Act::Gelu,
+        eps: 1e-6,
+        pool: Pool::Token,
+        layout: Layout::Timm,
+        pos_resize: PosResize::TimmBicubic,
+    }
+}
+
+/// timm `vit_tiny_patch16_224` (DeiT-Ti's shape).
+pub const VIT_TI16: VitConfig = timm("vit_tiny_patch16_224", 16, 192, 3);
+/// timm `vit_small_patch16_224`.
+pub const VIT_S16: VitConfig = timm("vit_small_patch16_224", 16, 384, 6);
+/// timm `vit_base_patch16_224`.
+pub const VIT_B16: VitConfig = timm("vit_base_patch16_224", 16, 768, 12);
+/// timm `vit_small_patch14_dinov2`: 518 px native (a 37x37 grid), layer scale.
+pub const DINOV2_S14: VitConfig = VitConfig {
+    image_size: 518,
+    layer_scale: true,
+    ..timm("vit_small_patch14_dinov2", 14, 384, 6)
+};
+/// timm `vit_small_patch14_reg4_dinov2`: four registers, positions for the patches only.
+pub const DINOV2_S14_REG4: VitConfig = VitConfig {
+    reg_tokens: 4,
+    no_embed_class: true,
+    ..DINOV2_S14.renamed("vit_small_patch14_reg4_dinov2")
+};
+/// torchvision `vit_b_16`.
+pub const TV_VIT_B16: VitConfig = VitConfig {
+    mlp_dim: 3072,
+    layout: Layout::Torchvision,
+    pos_resize: PosResize::TorchvisionBicubic,
+    ..timm("vit_b_16", 16, 768, 12)
+};
+
+impl VitConfig {
+    const fn renamed(self, arch: &'static str) -> VitConfig {
+        VitConfig { arch, ..self }
+    }
+}
+
+/// timm's transform for a pretrained configuration: resize the shorter side to
+/// `floor(size / crop_pct)`, centre-crop `size`, bicubic.
+fn timm_preprocess(size: u32, crop_pct: f64, normalization: Normalization) -> Preprocess {
+    Preprocess {
+        resize_shorter: Some((size as f64 / crop_pct).floor() as u32),
+        crop: Some((size, size)),
+        interpolation: Interpolation::Bicubic,
+        color: ColorMode::Rgb,
+        normalization,
+    }
+}
+
+/// The default pretrained tag of timm's `vit_{tiny,small,base}_patch16_224`
+/// (`augreg_in21k_ft_in1k`; `augreg2_in21k_ft_in1k` for base): crop 0.9, mean and std 0.5.
+pub fn augreg_preprocess() -> Preprocess {
+    timm_preprocess(
+        224,
+        0.9,
+        Normalization::MeanStd {
+            mean: vec![0.5; 3],
+            std: vec![0.5; 3],
+        },
+    )
+}
+
+/// `vit_small_patch14_dinov2.lvd142m`: 518 px, no crop margin, ImageNet statistics.
+pub fn dinov2_preprocess() -> Preprocess {
+    timm_preprocess(518, 1.0, Normalization::imagenet())
+}
+
+/// torchvision's `ViT_B_16_Weights.IMAGENET1K_V1`: resize 256, crop 224, bilinear.
+pub fn torchvision_preprocess() -> Preprocess {
+    Preprocess {
+        resize_shorter: Some(256),
+        crop: Some((224, 224)),
+        interpolation: Interpolation::Bilinear,
+        color: ColorMode::Rgb,
+        normalization: Normalization::imagenet(),
+    }
+}
