@@ -4,7 +4,7 @@
 //! fixtures come from scripts/reference/vit_reference.py.
 
 use graft_data::preprocess::{Interpolation, Normalization};
-use graft_nn::models::vit::{config, Layout, Pool, PosResize, Vit, VitConfig};
+use graft_nn::models::vit::{config, Layout, Pool, PosResize, Positions, Vit, VitConfig};
 use graft_nn::models::{find, Backbone};
 use graft_nn::weights::{load_into, safetensors, LoadOptions, StateDict};
 use std::collections::BTreeMap;
@@ -27,13 +27,13 @@ fn tiny(case: &str) -> VitConfig {
         heads: 3,
         mlp_dim: 192,
         reg_tokens: 0,
-        no_embed_class: false,
+        positions: Positions::All,
         layer_scale: false,
         act: config::Act::Gelu,
         eps: 1e-6,
         pool: Pool::Token,
         layout: Layout::Timm,
-        pos_resize: PosResize::TimmBicubic,
+        pos_resize: PosResize::BicubicAntialias,
     };
     let dinov2 = VitConfig {
         image_size: 28,
@@ -46,23 +46,56 @@ fn tiny(case: &str) -> VitConfig {
         "timm_dinov2" => dinov2,
         "timm_dinov2_reg4" => VitConfig {
             reg_tokens: 4,
-            no_embed_class: true,
+            positions: Positions::PatchesOnly,
+            ..dinov2.clone()
+        },
+        "dinov2_hub" => VitConfig {
+            layout: Layout::Dinov2,
+            pos_resize: PosResize::BicubicOffset,
             ..dinov2
+        },
+        "dinov2_hub_reg4" => VitConfig {
+            layout: Layout::Dinov2,
+            reg_tokens: 4,
+            positions: Positions::ClassAndPatches,
+            ..dinov2
+        },
+        "hf_dinov2" => VitConfig {
+            layout: Layout::HfDinov2,
+            pos_resize: PosResize::Bicubic,
+            ..dinov2
+        },
+        "hf_dinov2_reg4" => VitConfig {
+            layout: Layout::HfDinov2,
+            reg_tokens: 4,
+            positions: Positions::ClassAndPatches,
+            ..dinov2
+        },
+        "hf_vit" => VitConfig {
+            layout: Layout::HfVit,
+            pos_resize: PosResize::Bicubic,
+            eps: 1e-12,
+            ..base
         },
         "torchvision_vit" => VitConfig {
             layout: Layout::Torchvision,
-            pos_resize: PosResize::TorchvisionBicubic,
+            pos_resize: PosResize::BicubicAlignCorners,
             ..base
         },
         other => panic!("no tiny case {other}"),
     }
 }
 
-const CASES: [&str; 4] = [
+const CASES: [&str; 9] = [
     "timm_vit",
     "timm_dinov2",
     "timm_dinov2_reg4",
     "torchvision_vit",
+    "dinov2_hub",
+    "dinov2_hub_reg4",
+    "hf_dinov2",
+    "hf_dinov2_reg4",
+    "hf_vit",
 ];
 
 /// The case's weights under their own (un-prefixed) names.
@@ -145,36 +178,44 @@ fn tiny_vits_match_timm_and_torchvision_at_native_and_resized_sizes() {
                 check("features", &both.narrow(1, 0, 48));
                 check("avg", &both.narrow(1, 48, 48));
             });
-            eprintln!("{case} {size}: max |Δ| {worst:.2e}");
+            let scale = max_abs(want("features"));
+            eprintln!("{case} {size}: max |Δ| {worst:.2e} (features up to {scale:.2})");
         }
     }
 }
 
-/// The position grid's resize is the family's: timm's antialiased bicubic and torchvision's
-/// corner-aligned one give different tables, and each matches only its own reference.
+/// The position grid's resize is the family's: timm's antialiased bicubic, torchvision's
+/// corner-aligned one, DINOv2's offset scale and Hugging Face's plain one give different
+/// tables, and each case matches only its own reference.
 #[test]
 fn each_family_resizes_positions_its_own_way() {
     let reference = safetensors::read(&fixtures().join("tiny_outputs.safetensors")).unwrap();
-    let case = "timm_vit";
-    let x = &reference.tensors[&format!("{case}.resized.input")];
-    let want = &reference.tensors[&format!("{case}.resized.features")];
-    let mut vs = VarStore::new(Device::Cpu);
-    let c = VitConfig {
-        pos_resize: PosResize::TorchvisionBicubic,
-        ..tiny(case)
-    };
-    let model = Vit::new(&vs.root(), &c, Some(5), config::augreg_preprocess());
-    load_into(
-        &mut vs,
-        &weights(case),
-        &LoadOptions::default(),
-        case,
-        Path::new("w"),
-    )
-    .unwrap();
-    let got = tch::no_grad(|| model.forward_features(x, None, false).unwrap());
-    let diff = max_abs(&(got - want));
-    assert!(diff > 1e-3, "the wrong filter should show, got {diff:.3e}");
+    for (case, wrong) in [
+        ("timm_vit", PosResize::BicubicAlignCorners),
+        ("dinov2_hub", PosResize::Bicubic),
+        ("hf_dinov2", PosResize::BicubicOffset),
+        ("hf_dinov2_reg4", PosResize::Bicubic),
+    ] {
+        let x = &reference.tensors[&format!("{case}.resized.input")];
+        let want = &reference.tensors[&format!("{case}.resized.features")];
+        let mut vs = VarStore::new(Device::Cpu);
+        let c = VitConfig {
+            pos_resize: wrong,
+            ..tiny(case)
+        };
+        let model = Vit::new(&vs.root(), &c, Some(5), config::augreg_preprocess());
+        load_into(
+            &mut vs,
+            &weights(case),
+            &LoadOptions::default(),
+            case,
+            Path::new("w"),
+        )
+        .unwrap();
+        let got = tch::no_grad(|| model.forward_features(x, None, false).unwrap());
+        let diff = max_abs(&(got - want));
+        assert!(diff > 1e-3, "{case} with {wrong:?}: only {diff:.3e} off");
+    }
 }
 
 #[test]
@@ -217,7 +258,7 @@ fn full_size_vits_have_the_reference_keys_shapes_and_preprocessing() {
     }
     let text = std::fs::read_to_string(fixtures().join("full_keys.json")).unwrap();
     let file: File = serde_json::from_str(&text).unwrap();
-    assert_eq!(file.full.len(), 6);
+    assert_eq!(file.full.len(), 10);
     for (name, full) in &file.full {
         let spec = find(name).unwrap();
         assert_eq!(spec.default_classes, full.num_classes, "{name}");

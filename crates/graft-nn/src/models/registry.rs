@@ -85,7 +85,7 @@ impl ModelSpec {
     }
 }
 
-static REGISTRY: [ModelSpec; 11] = [
+static REGISTRY: [ModelSpec; 15] = [
     ModelSpec {
         name: "resnet18",
         summary: "ResNet-18 (torchvision), 11.7M parameters, 512-d features",
@@ -211,6 +211,74 @@ static REGISTRY: [ModelSpec; 11] = [
         head_prefix: "head.",
         stages: || vit_config::DINOV2_S14_REG4.stages(),
         preprocess: vit_config::dinov2_preprocess,
+    },
+    ModelSpec {
+        name: "dinov2_vits14",
+        summary: "DINOv2 ViT-S/14 (its own torch.hub names), 22M parameters, 384-d class token",
+        input: (3, 224, 224),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::HUB_DINOV2_S14,
+                k,
+                vit_config::dinov2_eval_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::HUB_DINOV2_S14.stages(),
+        preprocess: vit_config::dinov2_eval_preprocess,
+    },
+    ModelSpec {
+        name: "dinov2_vits14_reg",
+        summary: "DINOv2 ViT-S/14 with 4 registers (its own torch.hub names), 22M parameters",
+        input: (3, 224, 224),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::HUB_DINOV2_S14_REG,
+                k,
+                vit_config::dinov2_eval_preprocess(),
+            ))
+        },
+        head_prefix: "head.",
+        stages: || vit_config::HUB_DINOV2_S14_REG.stages(),
+        preprocess: vit_config::dinov2_eval_preprocess,
+    },
+    ModelSpec {
+        name: "hf_dinov2_small",
+        summary: "DINOv2 ViT-S/14 (Hugging Face Dinov2Model names), 22M parameters",
+        input: (3, 224, 224),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::HF_DINOV2_S14,
+                k,
+                vit_config::dinov2_eval_preprocess(),
+            ))
+        },
+        head_prefix: "classifier.",
+        stages: || vit_config::HF_DINOV2_S14.stages(),
+        preprocess: vit_config::dinov2_eval_preprocess,
+    },
+    ModelSpec {
+        name: "hf_dinov2_with_registers_small",
+        summary: "DINOv2 ViT-S/14 with 4 registers (Hugging Face names), 22M parameters",
+        input: (3, 224, 224),
+        default_classes: 0,
+        build: |p, k| {
+            Box::new(Vit::new(
+                p,
+                &vit_config::HF_DINOV2_S14_REG,
+                k,
+                vit_config::dinov2_eval_preprocess(),
+            ))
+        },
+        head_prefix: "classifier.",
+        stages: || vit_config::HF_DINOV2_S14_REG.stages(),
+        preprocess: vit_config::dinov2_eval_preprocess,
     },
     ModelSpec {
         name: "vit_b_16",

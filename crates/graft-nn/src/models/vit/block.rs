@@ -7,11 +7,17 @@ use crate::Result;
 use tch::nn::{Init, Path};
 use tch::Tensor;
 
-/// The fused query-key-value projection, stored as one `(3D, D)` matrix by both layouts (timm
-/// `attn.qkv.weight`, torchvision `self_attention.in_proj_weight`).
+/// The query, key and value projections: one `(3D, D)` matrix (timm `attn.qkv`, torchvision
+/// `self_attention.in_proj_weight`) or three (Hugging Face `query` / `key` / `value`).
+#[derive(Debug)]
+enum Qkv {
+    Fused(Linear),
+    Split([Linear; 3]),
+}
+
 #[derive(Debug)]
 struct Attention {
-    qkv: Linear,
+    qkv: Qkv,
     proj: Linear,
     heads: i64,
 }
@@ -20,12 +26,23 @@ impl Attention {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (n, l, d) = x.size3()?;
         let head_dim = d / self.heads;
-        let qkv = self
-            .qkv
-            .forward(x)?
-            .f_view([n, l, 3, self.heads, head_dim])?
-            .f_permute([2, 0, 3, 1, 4])?;
-        let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
+        let heads = |t: Tensor| -> Result<Tensor> {
+            Ok(t.f_view([n, l, self.heads, head_dim])?.f_transpose(1, 2)?)
+        };
+        let (q, k, v) = match &self.qkv {
+            Qkv::Fused(lin) => {
+                let qkv = lin
+                    .forward(x)?
+                    .f_view([n, l, 3, self.heads, head_dim])?
+                    .f_permute([2, 0, 3, 1, 4])?;
+                (qkv.get(0), qkv.get(1), qkv.get(2))
+            }
+            Qkv::Split([q, k, v]) => (
+                heads(q.forward(x)?)?,
+                heads(k.forward(x)?)?,
+                heads(v.forward(x)?)?,
+            ),
+        };
         let ctx = Tensor::f_scaled_dot_product_attention(
             &q,
             &k,
@@ -53,7 +70,12 @@ pub struct Block {
     act: Act,
 }
 
-/// A `(rows, cols)` matrix and its bias under `p`, named `weight` / `bias` (or the given names).
+/// The module at a dotted path under `p` (`attn.qkv`): tch's `sub` takes one name at a time.
+pub fn at<'a>(p: &Path<'a>, dotted: &str) -> Path<'a> {
+    dotted.split('.').fold(p.clone(), |q, name| q.sub(name))
+}
+
+/// A `(rows, cols)` matrix and its bias under `p`, with PyTorch's default initialisation.
 fn linear_named(p: &Path, w: &str, b: &str, cols: i64, rows: i64) -> Linear {
     let bound = 1.0 / (cols as f64).sqrt();
     let init = Init::Uniform {
@@ -66,47 +88,111 @@ fn linear_named(p: &Path, w: &str, b: &str, cols: i64, rows: i64) -> Linear {
     }
 }
 
+/// Where each part of a block lives, per layout.
+struct Names {
+    norm1: &'static str,
+    qkv: QkvNames,
+    proj: &'static str,
+    /// Layer-scale module and its vector's name (`ls1`, `gamma`; `layer_scale1`, `lambda1`).
+    ls: Option<([&'static str; 2], &'static str)>,
+    norm2: &'static str,
+    fc1: &'static str,
+    fc2: &'static str,
+}
+
+enum QkvNames {
+    /// A module with `weight`/`bias`, or a parent with named matrices (torchvision).
+    Fused {
+        module: &'static str,
+        weight: &'static str,
+        bias: &'static str,
+    },
+    Split([&'static str; 3]),
+}
+
+fn names(layout: Layout) -> Names {
+    let timm = Names {
+        norm1: "norm1",
+        qkv: QkvNames::Fused {
+            module: "attn.qkv",
+            weight: "weight",
+            bias: "bias",
+        },
+        proj: "attn.proj",
+        ls: Some((["ls1", "ls2"], "gamma")),
+        norm2: "norm2",
+        fc1: "mlp.fc1",
+        fc2: "mlp.fc2",
+    };
+    let hf_qkv = QkvNames::Split([
+        "attention.attention.query",
+        "attention.attention.key",
+        "attention.attention.value",
+    ]);
+    match layout {
+        Layout::Timm | Layout::Dinov2 => timm,
+        Layout::Torchvision => Names {
+            norm1: "ln_1",
+            qkv: QkvNames::Fused {
+                module: "self_attention",
+                weight: "in_proj_weight",
+                bias: "in_proj_bias",
+            },
+            proj: "self_attention.out_proj",
+            ls: None,
+            norm2: "ln_2",
+            fc1: "mlp.0",
+            fc2: "mlp.3",
+        },
+        Layout::HfVit => Names {
+            norm1: "layernorm_before",
+            qkv: hf_qkv,
+            proj: "attention.output.dense",
+            ls: None,
+            norm2: "layernorm_after",
+            fc1: "intermediate.dense",
+            fc2: "output.dense",
+        },
+        Layout::HfDinov2 => Names {
+            qkv: hf_qkv,
+            proj: "attention.output.dense",
+            ls: Some((["layer_scale1", "layer_scale2"], "lambda1")),
+            ..timm
+        },
+    }
+}
+
 impl Block {
-    /// `p` is the block's own path (`blocks.3`, `encoder.layers.encoder_layer_3`).
+    /// `p` is the block's own path (`blocks.3`, `encoder.layer.3`).
     pub fn new(p: &Path, c: &VitConfig) -> Self {
         let (d, f) = (c.dim, c.mlp_dim);
-        let linear = |q: Path, i, o| linear_named(&q, "weight", "bias", i, o);
-        let scale = |q: Path| {
-            c.layer_scale
-                .then(|| q.var("gamma", &[d], Init::Const(1e-5)))
+        let n = names(c.layout);
+        let linear = |name: &str, i, o| linear_named(&at(p, name), "weight", "bias", i, o);
+        let scale = |k: usize| {
+            n.ls.filter(|_| c.layer_scale)
+                .map(|(m, v)| at(p, m[k]).var(v, &[d], Init::Const(1e-5)))
         };
-        match c.layout {
-            Layout::Timm => Block {
-                norm1: LayerNorm::new(&p.sub("norm1"), d, c.eps),
-                attn: Attention {
-                    qkv: linear(p.sub("attn").sub("qkv"), d, 3 * d),
-                    proj: linear(p.sub("attn").sub("proj"), d, d),
-                    heads: c.heads,
-                },
-                ls1: scale(p.sub("ls1")),
-                norm2: LayerNorm::new(&p.sub("norm2"), d, c.eps),
-                fc1: linear(p.sub("mlp").sub("fc1"), d, f),
-                fc2: linear(p.sub("mlp").sub("fc2"), f, d),
-                ls2: scale(p.sub("ls2")),
-                act: c.act,
+        let qkv = match n.qkv {
+            QkvNames::Fused {
+                module,
+                weight,
+                bias,
+            } => Qkv::Fused(linear_named(&at(p, module), weight, bias, d, 3 * d)),
+            QkvNames::Split(names) => Qkv::Split(names.map(|m| linear(m, d, d))),
+        };
+        Block {
+            norm1: LayerNorm::new(&at(p, n.norm1), d, c.eps),
+            attn: Attention {
+                qkv,
+                proj: linear(n.proj, d, d),
+                heads: c.heads,
             },
-            Layout::Torchvision => {
-                let a = p.sub("self_attention");
-                Block {
-                    norm1: LayerNorm::new(&p.sub("ln_1"), d, c.eps),
-                    attn: Attention {
-                        qkv: linear_named(&a, "in_proj_weight", "in_proj_bias", d, 3 * d),
-                        proj: linear(a.sub("out_proj"), d, d),
-                        heads: c.heads,
-                    },
-                    ls1: None,
-                    norm2: LayerNorm::new(&p.sub("ln_2"), d, c.eps),
-                    fc1: linear(p.sub("mlp").sub("0"), d, f),
-                    fc2: linear(p.sub("mlp").sub("3"), f, d),
-                    ls2: None,
-                    act: c.act,
-                }
-            }
+            ls1: scale(0),
+            norm2: LayerNorm::new(&at(p, n.norm2), d, c.eps),
+            fc1: linear(n.fc1, d, f),
+            fc2: linear(n.fc2, f, d),
+            ls2: scale(1),
+            act: c.act,
         }
     }
 

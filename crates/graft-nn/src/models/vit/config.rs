@@ -8,12 +8,35 @@ use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess
 /// Whose checkpoint key names the model is built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
-    /// timm's `VisionTransformer` (`patch_embed.proj`, `blocks.N.attn.qkv`, `head`), which is
-    /// also DINOv2's original layout less its `mask_token`.
+    /// timm's `VisionTransformer` (`patch_embed.proj`, `blocks.N.attn.qkv`, `head`).
     Timm,
+    /// DINOv2's own (facebookresearch, torch.hub): timm's names with `register_tokens` and an
+    /// unused `mask_token` (iBOT's), and no head.
+    Dinov2,
     /// torchvision's `VisionTransformer` (`conv_proj`, `encoder.layers.encoder_layer_N`
     /// with `self_attention.in_proj_weight`, `heads.head`).
     Torchvision,
+    /// Hugging Face `ViTModel` as its hub files hold it (`embeddings.*`,
+    /// `encoder.layer.N.attention.attention.query`, `layernorm_before`, an unused `pooler`).
+    HfVit,
+    /// Hugging Face `Dinov2Model` / `Dinov2WithRegistersModel` as their hub files hold them
+    /// (`embeddings.*`, split `query` / `key` / `value`, `layer_scale1.lambda1`).
+    HfDinov2,
+}
+
+/// Which tokens the position table covers. The families differ, and a checkpoint's table has
+/// the rows of its own rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Positions {
+    /// Every prefix token and the patches; prefix tokens are concatenated first, then the
+    /// table is added (timm's default, torchvision, Hugging Face ViT).
+    All,
+    /// The patches only; the class token's position is folded into it (timm's DeiT-III and
+    /// DINOv2-with-registers checkpoints: `no_embed_class`).
+    PatchesOnly,
+    /// The class token and the patches; register tokens are inserted after the positions are
+    /// added, without one (DINOv2's own code and Hugging Face's `Dinov2WithRegisters`).
+    ClassAndPatches,
 }
 
 /// How the features of the last block become one vector per image.
@@ -37,13 +60,21 @@ pub enum Act {
     QuickGelu,
 }
 
-/// How the position embeddings follow an image size other than the native one.
+/// How the position embeddings follow an image size other than the native one: all bicubic,
+/// but the filters and sampling grids differ, by up to 1e-1 in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PosResize {
-    /// timm's `resample_abs_pos_embed`: bicubic, antialiased, corners not aligned.
-    TimmBicubic,
-    /// torchvision's `interpolate_embeddings`: bicubic with aligned corners, no antialiasing.
-    TorchvisionBicubic,
+    /// To the new grid, antialiased, corners not aligned: timm's `resample_abs_pos_embed`,
+    /// DINOv2-with-registers (its own code and Hugging Face's).
+    BicubicAntialias,
+    /// To the new grid with aligned corners: torchvision's `interpolate_embeddings`.
+    BicubicAlignCorners,
+    /// To the new grid, plain: Hugging Face ViT and Dinov2.
+    Bicubic,
+    /// By the scale factor `(new + 0.1) / old`, plain: DINOv2's own code without registers
+    /// (the offset of facebookresearch/dino issue 8), whose sampling grid differs from the
+    /// size-based one.
+    BicubicOffset,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,9 +89,7 @@ pub struct VitConfig {
     /// Hidden width of the feed-forward layers.
     pub mlp_dim: i64,
     pub reg_tokens: i64,
-    /// Position embeddings for the patches only; the class token's position, if any, is
-    /// folded into it (timm's DeiT-III and DINOv2-with-registers checkpoints).
-    pub no_embed_class: bool,
+    pub positions: Positions,
     /// Per-channel scales on each residual branch (`ls1.gamma`, `ls2.gamma`; Touvron et al.
     /// 2021, CaiT sec. 3).
     pub layer_scale: bool,
@@ -90,29 +119,42 @@ impl VitConfig {
         }
     }
 
-    /// Rows of the position table: the patches, plus the prefix tokens unless folded away.
+    /// Rows of the position table before the patches'.
+    pub fn pos_prefix_rows(&self) -> i64 {
+        match self.positions {
+            Positions::All => self.prefix_tokens(),
+            Positions::PatchesOnly => 0,
+            Positions::ClassAndPatches => 1,
+        }
+    }
+
+    /// Rows of the position table.
     pub fn pos_rows(&self) -> i64 {
-        let g = self.grid();
-        g * g
-            + if self.no_embed_class {
-                0
-            } else {
-                self.prefix_tokens()
-            }
+        self.grid() * self.grid() + self.pos_prefix_rows()
     }
 
     /// `patch_embed`, then one stage per block. The parameter prefixes follow the layout, so
     /// freezing up to a stage freezes exactly those tensors.
     pub fn stages(&self) -> Vec<StageInfo> {
         let (embed, block): (Vec<&str>, fn(usize) -> String) = match self.layout {
-            Layout::Timm => (
-                vec!["patch_embed.", "cls_token", "reg_token", "pos_embed"],
+            Layout::Timm | Layout::Dinov2 => (
+                vec![
+                    "patch_embed.",
+                    "cls_token",
+                    "reg_token",
+                    "register_tokens",
+                    "mask_token",
+                    "pos_embed",
+                ],
                 |i| format!("blocks.{i}."),
             ),
             Layout::Torchvision => (
                 vec!["conv_proj.", "class_token", "encoder.pos_embedding"],
                 |i| format!("encoder.layers.encoder_layer_{i}."),
             ),
+            Layout::HfVit | Layout::HfDinov2 => {
+                (vec!["embeddings."], |i| format!("encoder.layer.{i}."))
+            }
         };
         let mut stages = vec![StageInfo {
             name: "patch_embed",
@@ -193,13 +235,13 @@ const fn timm(arch: &'static str, patch: i64, dim: i64, heads: i64) -> VitConfig
         heads,
         mlp_dim: 4 * dim,
         reg_tokens: 0,
-        no_embed_class: false,
+        positions: Positions::All,
         layer_scale: false,
         act: Act::Gelu,
         eps: 1e-6,
         pool: Pool::Token,
         layout: Layout::Timm,
-        pos_resize: PosResize::TimmBicubic,
+        pos_resize: PosResize::BicubicAntialias,
     }
 }
 
@@ -218,15 +260,48 @@ pub const DINOV2_S14: VitConfig = VitConfig {
 /// timm `vit_small_patch14_reg4_dinov2`: four registers, positions for the patches only.
 pub const DINOV2_S14_REG4: VitConfig = VitConfig {
     reg_tokens: 4,
-    no_embed_class: true,
+    positions: Positions::PatchesOnly,
     ..DINOV2_S14.renamed("vit_small_patch14_reg4_dinov2")
 };
 /// torchvision `vit_b_16`.
 pub const TV_VIT_B16: VitConfig = VitConfig {
     mlp_dim: 3072,
     layout: Layout::Torchvision,
-    pos_resize: PosResize::TorchvisionBicubic,
+    pos_resize: PosResize::BicubicAlignCorners,
     ..timm("vit_b_16", 16, 768, 12)
+};
+/// DINOv2 ViT-S/14 in its own layout (torch.hub `dinov2_vits14`).
+pub const HUB_DINOV2_S14: VitConfig = VitConfig {
+    layout: Layout::Dinov2,
+    pos_resize: PosResize::BicubicOffset,
+    ..DINOV2_S14.renamed("dinov2_vits14")
+};
+/// `dinov2_vits14_reg`: four registers without positions, antialiased resize, no offset.
+pub const HUB_DINOV2_S14_REG: VitConfig = VitConfig {
+    reg_tokens: 4,
+    positions: Positions::ClassAndPatches,
+    pos_resize: PosResize::BicubicAntialias,
+    ..HUB_DINOV2_S14.renamed("dinov2_vits14_reg")
+};
+/// Hugging Face `facebook/dinov2-small`.
+pub const HF_DINOV2_S14: VitConfig = VitConfig {
+    layout: Layout::HfDinov2,
+    pos_resize: PosResize::Bicubic,
+    ..DINOV2_S14.renamed("hf_dinov2_small")
+};
+/// Hugging Face `facebook/dinov2-with-registers-small`.
+pub const HF_DINOV2_S14_REG: VitConfig = VitConfig {
+    reg_tokens: 4,
+    positions: Positions::ClassAndPatches,
+    pos_resize: PosResize::BicubicAntialias,
+    ..HF_DINOV2_S14.renamed("hf_dinov2_with_registers_small")
+};
+/// Hugging Face `google/vit-base-patch16-224-in21k` (`ViTModel`, with its pooler).
+pub const HF_VIT_B16: VitConfig = VitConfig {
+    eps: 1e-12,
+    layout: Layout::HfVit,
+    pos_resize: PosResize::Bicubic,
+    ..timm("hf_vit_base_patch16_224_in21k", 16, 768, 12)
 };
 
 impl VitConfig {
@@ -263,6 +338,12 @@ pub fn augreg_preprocess() -> Preprocess {
 /// `vit_small_patch14_dinov2.lvd142m`: 518 px, no crop margin, ImageNet statistics.
 pub fn dinov2_preprocess() -> Preprocess {
     timm_preprocess(518, 1.0, Normalization::imagenet())
+}
+
+/// DINOv2's own evaluation transform (`make_classification_eval_transform`) and Hugging Face's
+/// `BitImageProcessor` for its DINOv2 models: resize 256 bicubic, crop 224, ImageNet statistics.
+pub fn dinov2_eval_preprocess() -> Preprocess {
+    timm_preprocess(224, 224.0 / 256.0, Normalization::imagenet())
 }
 
 /// torchvision's `ViT_B_16_Weights.IMAGENET1K_V1`: resize 256, crop 224, bilinear.

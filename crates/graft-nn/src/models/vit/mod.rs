@@ -14,14 +14,14 @@ pub mod block;
 pub mod config;
 pub mod pos_embed;
 
-pub use config::{Act, Layout, Pool, PosResize, VitConfig};
+pub use config::{Act, Layout, Pool, PosResize, Positions, VitConfig};
 
 use crate::models::layers::{
     check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
 };
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::{NnError, Result};
-use block::Block;
+use block::{at, Block};
 use graft_data::preprocess::Preprocess;
 use tch::nn::{Init, Path};
 use tch::Tensor;
@@ -36,8 +36,78 @@ pub struct Vit {
     blocks: Vec<Block>,
     norm: LayerNorm,
     head: Option<Linear>,
+    /// Parameters the checkpoints hold and the forward pass does not use (iBOT's
+    /// `mask_token`, Hugging Face ViT's `pooler`), kept so loading stays strict.
+    _unused: Vec<Tensor>,
     stages: Vec<StageInfo>,
     preprocess: Preprocess,
+}
+
+/// Where the non-block parts live, per layout.
+struct TopNames {
+    patch: &'static str,
+    cls: &'static str,
+    reg: &'static str,
+    pos: &'static str,
+    mask: Option<&'static str>,
+    blocks: &'static str,
+    norm: &'static str,
+    head: &'static str,
+}
+
+fn top_names(layout: config::Layout) -> TopNames {
+    use config::Layout as L;
+    let timm = TopNames {
+        patch: "patch_embed.proj",
+        cls: "cls_token",
+        reg: "reg_token",
+        pos: "pos_embed",
+        mask: None,
+        blocks: "blocks",
+        norm: "norm",
+        head: "head",
+    };
+    let hf = TopNames {
+        patch: "embeddings.patch_embeddings.projection",
+        cls: "embeddings.cls_token",
+        reg: "embeddings.register_tokens",
+        pos: "embeddings.position_embeddings",
+        mask: None,
+        blocks: "encoder.layer",
+        norm: "layernorm",
+        head: "classifier",
+    };
+    match layout {
+        L::Timm => timm,
+        L::Dinov2 => TopNames {
+            reg: "register_tokens",
+            mask: Some("mask_token"),
+            ..timm
+        },
+        L::Torchvision => TopNames {
+            patch: "conv_proj",
+            cls: "class_token",
+            reg: "reg_token",
+            pos: "encoder.pos_embedding",
+            mask: None,
+            blocks: "encoder.layers",
+            norm: "encoder.ln",
+            head: "heads.head",
+        },
+        L::HfVit => hf,
+        L::HfDinov2 => TopNames {
+            mask: Some("embeddings.mask_token"),
+            ..hf
+        },
+    }
+}
+
+/// The variable at a dotted path under `p` (`embeddings.cls_token`).
+fn var_at(p: &Path, dotted: &str, shape: &[i64], init: Init) -> Tensor {
+    match dotted.rsplit_once('.') {
+        Some((parent, name)) => at(p, parent).var(name, shape, init),
+        None => p.var(dotted, shape, init),
+    }
 }
 
 /// Tokens and position embeddings start as timm draws them: N(0, 0.02) (class token 1e-6 in
@@ -63,42 +133,33 @@ impl Vit {
             bias: true,
             ..ConvSpec::new(3, d, c.patch, c.patch, 0)
         };
-        let pos_shape = [1, c.pos_rows(), d];
-        let (patch_embed, cls_token, pos_embed, blocks, norm, head) = match c.layout {
-            config::Layout::Timm => (
-                Conv2d::new(&p.sub("patch_embed").sub("proj"), conv),
-                p.var("cls_token", &[1, 1, d], token_init()),
-                p.var("pos_embed", &pos_shape, token_init()),
-                (0..c.depth)
-                    .map(|i| Block::new(&p.sub("blocks").sub(i.to_string()), c))
-                    .collect(),
-                LayerNorm::new(&p.sub("norm"), d, c.eps),
-                p.sub("head"),
-            ),
-            config::Layout::Torchvision => {
-                let e = p.sub("encoder");
-                (
-                    Conv2d::new(&p.sub("conv_proj"), conv),
-                    p.var("class_token", &[1, 1, d], Init::Const(0.0)),
-                    e.var("pos_embedding", &pos_shape, token_init()),
-                    (0..c.depth)
-                        .map(|i| Block::new(&e.sub("layers").sub(format!("encoder_layer_{i}")), c))
-                        .collect(),
-                    LayerNorm::new(&e.sub("ln"), d, c.eps),
-                    p.sub("heads").sub("head"),
-                )
-            }
+        let n = top_names(c.layout);
+        let block_name = |i: usize| match c.layout {
+            config::Layout::Torchvision => format!("encoder_layer_{i}"),
+            _ => i.to_string(),
         };
-        let reg_token =
-            (c.reg_tokens > 0).then(|| p.var("reg_token", &[1, c.reg_tokens, d], token_init()));
+        let blocks_path = at(p, n.blocks);
+        let mut unused = Vec::new();
+        if let Some(m) = n.mask {
+            unused.push(var_at(p, m, &[1, d], Init::Const(0.0)));
+        }
+        if c.layout == config::Layout::HfVit {
+            let pooler = at(p, "pooler.dense");
+            unused.push(pooler.var("weight", &[d, d], token_init()));
+            unused.push(pooler.var("bias", &[d], Init::Const(0.0)));
+        }
         Vit {
-            patch_embed,
-            cls_token,
-            reg_token,
-            pos_embed,
-            blocks,
-            norm,
-            head: num_classes.map(|k| Linear::new(&head, c.feature_dim(), k)),
+            patch_embed: Conv2d::new(&at(p, n.patch), conv),
+            cls_token: var_at(p, n.cls, &[1, 1, d], token_init()),
+            reg_token: (c.reg_tokens > 0)
+                .then(|| var_at(p, n.reg, &[1, c.reg_tokens, d], token_init())),
+            pos_embed: var_at(p, n.pos, &[1, c.pos_rows(), d], token_init()),
+            blocks: (0..c.depth)
+                .map(|i| Block::new(&blocks_path.sub(block_name(i)), c))
+                .collect(),
+            norm: LayerNorm::new(&at(p, n.norm), d, c.eps),
+            head: num_classes.map(|k| Linear::new(&at(p, n.head), c.feature_dim(), k)),
+            _unused: unused,
             stages: c.stages(),
             preprocess,
             config: c.clone(),
@@ -128,27 +189,36 @@ impl Vit {
             .forward(x)?
             .f_flatten(2, -1)?
             .f_transpose(1, 2)?;
-        let table_prefix = if c.no_embed_class {
-            0
-        } else {
-            c.prefix_tokens()
-        };
         let pos = pos_embed::resize(
             &self.pos_embed,
-            table_prefix,
+            c.pos_prefix_rows(),
             (h / c.patch, w / c.patch),
             c.pos_resize,
         )?;
-        let mut prefix = vec![self.cls_token.f_expand([n, 1, c.dim], false)?];
-        if let Some(r) = &self.reg_token {
-            prefix.push(r.f_expand([n, c.reg_tokens, c.dim], false)?);
-        }
-        Ok(if c.no_embed_class {
-            prefix.push(t.f_add(&pos)?);
-            Tensor::f_cat(&prefix, 1)?
-        } else {
-            prefix.push(t);
-            Tensor::f_cat(&prefix, 1)?.f_add(&pos)?
+        let cls = self.cls_token.f_expand([n, 1, c.dim], false)?;
+        let reg = match &self.reg_token {
+            Some(r) => Some(r.f_expand([n, c.reg_tokens, c.dim], false)?),
+            None => None,
+        };
+        let cat = |parts: Vec<&Tensor>| Tensor::f_cat(&parts, 1);
+        Ok(match (c.positions, &reg) {
+            (Positions::PatchesOnly, _) => {
+                let t = t.f_add(&pos)?;
+                cat([Some(&cls), reg.as_ref(), Some(&t)]
+                    .into_iter()
+                    .flatten()
+                    .collect())?
+            }
+            (Positions::ClassAndPatches, Some(r)) => {
+                let x = cat(vec![&cls, &t])?.f_add(&pos)?;
+                let rest = x.f_narrow(1, 1, x.size()[1] - 1)?;
+                cat(vec![&x.f_narrow(1, 0, 1)?, r, &rest])?
+            }
+            _ => cat([Some(&cls), reg.as_ref(), Some(&t)]
+                .into_iter()
+                .flatten()
+                .collect())?
+            .f_add(&pos)?,
         })
     }
 
@@ -204,8 +274,9 @@ impl Backbone for Vit {
 
     fn head_prefix(&self) -> &str {
         match self.config.layout {
-            config::Layout::Timm => "head.",
+            config::Layout::Timm | config::Layout::Dinov2 => "head.",
             config::Layout::Torchvision => "heads.",
+            config::Layout::HfVit | config::Layout::HfDinov2 => "classifier.",
         }
     }
 

@@ -26,11 +26,18 @@ pub fn resize(pos: &Tensor, prefix: i64, grid: (i64, i64), how: PosResize) -> Re
     let img = img.f_to_kind(tch::Kind::Float)?;
     let size = [grid.0, grid.1];
     let out = match how {
-        PosResize::TimmBicubic => {
+        PosResize::BicubicAntialias => {
             img.f_internal_upsample_bicubic2d_aa(size, false, None::<f64>, None::<f64>)?
         }
-        PosResize::TorchvisionBicubic => {
+        PosResize::BicubicAlignCorners => {
             img.f_upsample_bicubic2d(size, true, None::<f64>, None::<f64>)?
+        }
+        PosResize::Bicubic => img.f_upsample_bicubic2d(size, false, None::<f64>, None::<f64>)?,
+        PosResize::BicubicOffset => {
+            // PyTorch's `interpolate(scale_factor=s)`: the output is floor(old * s) = new, and
+            // the kernel samples with the scale itself, not new / old.
+            let scale = |n: i64| (n as f64 + 0.1) / old as f64;
+            img.f_upsample_bicubic2d(size, false, scale(grid.0), scale(grid.1))?
         }
     };
     let out = out
