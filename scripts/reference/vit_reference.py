@@ -46,6 +46,7 @@ from transformers import (Dinov2Config, Dinov2Model, Dinov2WithRegistersConfig,
 # DINOv2's own code: the facebookresearch/dinov2 repository on PYTHONPATH (not on PyPI at its
 # current version, which has the registers and the interpolation options).
 from dinov2.models.vision_transformer import DinoVisionTransformer
+from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "crates/graft-nn/tests/fixtures/vit"
 WIDTH, DEPTH, HEADS, CLASSES, BATCH = 48, 2, 3, 5, 2
@@ -176,9 +177,11 @@ def main() -> None:
         # DINOv2 with registers: four register tokens, positions for the patches only.
         "timm_dinov2_reg4": dict(seed=3, patch=7, init_values=1e-5, reg_tokens=4, no_embed_class=True),
     }
+    rebuild = {}
     for case, kw in cases.items():
         seed = kw.pop("seed")
         model, side = timm_case(case, seed, **kw)
+        rebuild[case] = lambda seed=seed, kw=dict(kw): timm_case("", seed, **kw)[0]
         for k, v in model.state_dict().items():
             weights[f"{case}.{k}"] = v.contiguous()
         for tag, s in (("native", side), ("resized", side * 3 // 2)):
@@ -247,9 +250,14 @@ def main() -> None:
             intermediate_size=4 * WIDTH, image_size=32, patch_size=8), 1,
             {"interpolate_pos_encoding": True}),
     }
-    for case, (seed, cls, cfg, prefix, kw) in hf_cases.items():
+    def hf_model(cls, cfg, seed):
         model = cls(cfg).eval()
         perturb(model, seed)
+        return model
+
+    for case, (seed, cls, cfg, prefix, kw) in hf_cases.items():
+        model = hf_model(cls, cfg, seed)
+        rebuild[case] = lambda cls=cls, cfg=cfg, seed=seed: hf_model(cls, cfg, seed)
         head = new_head(seed + 50)
         for k, v in hub_file(model).items():
             weights[f"{case}.{k}"] = v.contiguous()
@@ -262,6 +270,41 @@ def main() -> None:
             for k, v in hf_outputs(model, head, x, prefix, **kw).items():
                 outputs[f"{case}.{tag}.{k}"] = v
         meta[case] = dict(side=side, patch=cfg.patch_size)
+
+    # LoRA with PEFT (Hu et al. 2021, eq. 3) on timm's fused qkv and the second MLP layer,
+    # and on Hugging Face's query and value, adapters perturbed (PEFT starts B at zero). The
+    # adapters are stored under PEFT's own keys (`base_model.model.<key>`), the base weights are
+    # the cases' above.
+    # transformers 5 names Dinov2's projections q_proj / v_proj in memory and writes the hub
+    # files' attention.attention.query / value; the adapters are renamed the same way, which
+    # gives the names PEFT adapters trained on transformers 4 models have.
+    hub_names = {"attention.q_proj.": "attention.attention.query.",
+                 "attention.v_proj.": "attention.attention.value."}
+    lora_cases = {
+        "timm_vit": (["qkv", "fc2"], 10),
+        "hf_dinov2": (["q_proj", "v_proj"], 11),
+    }
+    for case, (targets, seed) in lora_cases.items():
+        base = rebuild[case]()
+        model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=targets))
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "lora_" in name:
+                    p.copy_(0.3 * torch.randn(p.shape, generator=g))
+        model.eval()
+        for k, v in get_peft_model_state_dict(model).items():
+            for new, old in hub_names.items():
+                k = k.replace(new, old)
+            weights[f"{case}_lora.{k}"] = v.contiguous()
+        x = outputs[f"{case}.native.input"]
+        with torch.no_grad():
+            if case.startswith("hf_"):
+                feats = model(pixel_values=x).last_hidden_state[:, 0]
+            else:
+                feats = model.forward_head(model.forward_features(x), pre_logits=True)
+        outputs[f"{case}_lora.native.features"] = feats
+    meta["peft"] = __import__("peft").__version__
 
     save_file(weights, OUT / "tiny_weights.safetensors")
     save_file({k: v.contiguous() for k, v in outputs.items()}, OUT / "tiny_outputs.safetensors")

@@ -1,6 +1,6 @@
 //! A Vision Transformer through the commands a user runs on it: extraction at an intermediate
-//! block, probing, ranking, partial fine-tuning with layer-wise decay, evaluation, prediction and
-//! adaptation, from a timm-layout weights file (ViT-Ti/16, random weights: the point is the
+//! block, probing, ranking, partial fine-tuning with layer-wise decay, LoRA, evaluation, prediction
+//! and adaptation, from a timm-layout weights file (ViT-Ti/16, random weights: the point is the
 //! plumbing; numerical parity with timm is crates/graft-nn/tests/vit.rs).
 
 mod common;
@@ -134,6 +134,55 @@ fn a_vit_runs_through_every_command() {
     let out = graft(&["predict", s(&ft), &format!("{data}/red/0.png")]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("red/0.png"));
+
+    // LoRA on the fused qkv (the model's default target): only the adapters and the head
+    // train, the adapters are saved as PEFT saves them, and the run opens with them.
+    let lr = tmp.path().join("lora");
+    let l = run(&[
+        "finetune",
+        "--model",
+        MODEL,
+        "--weights",
+        weights,
+        "--data",
+        data,
+        "--val",
+        data,
+        "--lora",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--out",
+        s(&lr),
+    ]);
+    assert_eq!(l["lora"]["targets"], serde_json::json!(["qkv"]), "{l}");
+    // 12 blocks of A (4 x 192) and B (576 x 4), and the head.
+    assert_eq!(
+        l["trainable_parameters"].as_i64(),
+        Some(12 * (4 * 192 + 576 * 4) + 2 * 192 + 2)
+    );
+    let cfg = std::fs::read_to_string(lr.join("adapter/adapter_config.json")).unwrap();
+    assert!(cfg.contains("\"qkv\""), "{cfg}");
+    let ev = run(&["eval", s(&lr), "--data", data]);
+    assert_eq!(ev["accuracy"], l["val"]["accuracy"], "{ev} {l}");
+    let o = graft(&[
+        "finetune",
+        "--model",
+        "resnet18",
+        "--data",
+        data,
+        "--lora",
+        "4",
+        "--out",
+        s(&tmp.path().join("no")),
+    ]);
+    assert!(
+        stderr(&o).contains("takes no LoRA adapters"),
+        "{}",
+        stderr(&o)
+    );
 
     let ad = tmp.path().join("ad");
     let a = run(&[

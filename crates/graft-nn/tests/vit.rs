@@ -4,6 +4,7 @@
 //! fixtures come from scripts/reference/vit_reference.py.
 
 use graft_data::preprocess::{Interpolation, Normalization};
+use graft_nn::models::lora::LoraSpec;
 use graft_nn::models::vit::{config, Layout, Pool, PosResize, Positions, Vit, VitConfig};
 use graft_nn::models::{find, Backbone};
 use graft_nn::weights::{load_into, safetensors, LoadOptions, StateDict};
@@ -292,5 +293,54 @@ fn full_size_vits_have_the_reference_keys_shapes_and_preprocessing() {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+}
+
+/// LoRA on a ViT equals PEFT's (Hu et al. 2021, eq. 3): timm's fused `qkv` and `fc2`, Hugging
+/// Face's `query` and `value`, with PEFT's saved adapters loaded under their keys (less
+/// `base_model.model.`) beside the base weights.
+#[test]
+fn vit_lora_matches_peft() {
+    let reference = safetensors::read(&fixtures().join("tiny_outputs.safetensors")).unwrap();
+    let all = safetensors::read(&fixtures().join("tiny_weights.safetensors")).unwrap();
+    for (case, targets) in [
+        ("timm_vit", ["qkv", "fc2"]),
+        ("hf_dinov2", ["query", "value"]),
+    ] {
+        let spec = LoraSpec {
+            rank: 4,
+            alpha: 8.0,
+            dropout: 0.0,
+            targets: targets.map(String::from).to_vec(),
+        };
+        let mut vs = VarStore::new(Device::Cpu);
+        let model = Vit::adapted(
+            &vs.root(),
+            &tiny(case),
+            Some(5),
+            config::augreg_preprocess(),
+            Some(&spec),
+        );
+        assert_eq!(model.lora_adapters(), 2 * 2);
+        let mut sd = weights(case);
+        let prefix = format!("{case}_lora.base_model.model.");
+        for (k, t) in &all.tensors {
+            if let Some(name) = k.strip_prefix(&prefix) {
+                sd.insert(name, t.shallow_clone());
+            }
+        }
+        let report =
+            load_into(&mut vs, &sd, &LoadOptions::default(), case, Path::new("w")).unwrap();
+        assert_eq!(report.loaded, vs.variables().len());
+        let x = &reference.tensors[&format!("{case}.native.input")];
+        let want = &reference.tensors[&format!("{case}_lora.native.features")];
+        let plain = &reference.tensors[&format!("{case}.native.features")];
+        let got = tch::no_grad(|| model.forward_features(x, None, false).unwrap());
+        let diff = max_abs(&(&got - want));
+        assert!(diff < 1e-4, "{case}: max |Δ| {diff:.3e} from PEFT");
+        assert!(
+            max_abs(&(got - plain)) > 1e-2,
+            "{case}: the adapters changed nothing"
+        );
     }
 }

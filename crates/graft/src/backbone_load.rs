@@ -2,6 +2,7 @@
 //! runs a network.
 
 use anyhow::Context;
+use graft_nn::models::lora::{LoraSpec, LORA_MARKERS};
 use graft_nn::models::{find, Backbone};
 use graft_nn::weights::{self, LoadOptions};
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ pub fn load_text(
     spec: &str,
     classes: i64,
     device: Device,
-    lora: Option<&graft_nn::models::lora::LoraSpec>,
+    lora: Option<&LoraSpec>,
     pretrained: bool,
 ) -> anyhow::Result<LoadedModel> {
     let tm = if pretrained {
@@ -68,18 +69,37 @@ pub fn load(
     device: Device,
     new_head: bool,
 ) -> anyhow::Result<LoadedModel> {
+    load_adapted(name, weights_spec, classes, device, new_head, None)
+}
+
+/// [`load`] with LoRA adapters on the layers `lora` targets. A file without adapters (the
+/// pretrained weights) leaves them at their initialisation; a file with them (an unmerged
+/// LoRA run's `model.safetensors`) loads them too, strictly.
+pub fn load_adapted(
+    name: &str,
+    weights_spec: Option<&str>,
+    classes: Option<i64>,
+    device: Device,
+    new_head: bool,
+    lora: Option<&LoraSpec>,
+) -> anyhow::Result<LoadedModel> {
     let spec = find(name)?;
     let mut vs = VarStore::new(device);
-    let model = spec.build_checked(&vs.root(), classes)?;
+    let model = spec.build_adapted(&vs.root(), classes, lora)?;
     let weights = match weights_spec {
         None => None,
         Some(w) => {
             let path = weights::resolve(w)?;
             let sd = weights::read(&path)?;
-            let opts = LoadOptions {
+            let is_adapter = |k: &str| LORA_MARKERS.iter().any(|m| k.contains(m));
+            let mut opts = LoadOptions {
                 skip_head: new_head.then(|| model.head_prefix().to_string()),
                 ..LoadOptions::default()
             };
+            if lora.is_some() && !sd.tensors.keys().any(|k| is_adapter(k)) {
+                opts.ignore_suffixes
+                    .extend(LORA_MARKERS.iter().map(|m| format!("{m}weight")));
+            }
             let report = weights::load_into(&mut vs, &sd, &opts, spec.name, &path)
                 .with_context(|| format!("loading {} into {}", path.display(), spec.name))?;
             tracing::info!(

@@ -126,8 +126,14 @@ impl FinishedRun {
                 d.model
             )
         })?;
-        let loaded =
-            backbone_load::load(&d.model, Some(&weights_spec), Some(classes), device, false)?;
+        let loaded = backbone_load::load_adapted(
+            &d.model,
+            Some(&weights_spec),
+            Some(classes),
+            device,
+            false,
+            d.lora.as_ref(),
+        )?;
         let input = InputSpec::from_preprocess(&pre, d.image_size);
         Ok(FinishedRun {
             classes: d.classes,

@@ -29,8 +29,9 @@ pub struct Args {
     pub layer_decay: f64,
     #[command(flatten)]
     pub opts: TrainOpts,
-    /// Text models: train low-rank adapters (LoRA) of this rank instead of the encoder's
-    /// weights (the new head trains too); saved in the run's adapter/ folder as PEFT saves them
+    /// Text models and vision transformers: train low-rank adapters (LoRA) of this rank instead
+    /// of the encoder's weights (the new head trains too); saved in the run's adapter/ folder as
+    /// PEFT saves them
     #[arg(long)]
     pub lora: Option<i64>,
     /// LoRA scale numerator: updates are multiplied by alpha / rank (default: the rank)
@@ -39,13 +40,10 @@ pub struct Args {
     /// Dropout on the adapters' input
     #[arg(long, requires = "lora", default_value_t = 0.0)]
     pub lora_dropout: f64,
-    /// Modules that get adapters, by the last part of their key name
-    #[arg(
-        long,
-        requires = "lora",
-        value_delimiter = ',',
-        default_value = "query,value"
-    )]
+    /// Modules that get adapters, by the last part of their key name (default: PEFT's usual
+    /// ones for the model: query,value for text encoders and Hugging Face ViTs, qkv for timm's
+    /// and DINOv2's)
+    #[arg(long, requires = "lora", value_delimiter = ',')]
     pub lora_targets: Vec<String>,
     /// Save model.safetensors with the adapters folded into the weights (a plain model that
     /// needs no adapter code); the adapter/ folder is written either way

@@ -18,7 +18,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // Building on the CPU without a head is cheap and asks the model itself, so the listing
         // cannot drift from what the code does.
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-        let model: Box<dyn Backbone> = (spec.build)(&vs.root(), None);
+        let model: Box<dyn Backbone> = spec.build_checked(&vs.root(), None)?;
         let stages = model.stages();
         let pre = model
             .input()
@@ -35,6 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "parameters": vs.variables().values().map(|t| t.numel()).sum::<usize>(),
                 "preprocess": pre,
                 "reads": "pixels",
+                "lora_targets": spec.lora_targets,
             });
             println!("{v}");
         } else {
@@ -53,6 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .collect();
             println!("  stages (name:feature dim) {}", st.join(" "));
             println!("  preprocessing {}", describe(&pre));
+            if !spec.lora_targets.is_empty() {
+                println!("  LoRA targets {}", spec.lora_targets.join(","));
+            }
             println!();
         }
     }

@@ -66,6 +66,11 @@ pub trait Backbone: std::fmt::Debug + Send {
         false
     }
 
+    /// How many linear layers carry LoRA adapters (none for models that take none).
+    fn lora_adapters(&self) -> usize {
+        0
+    }
+
     /// Full forward pass: features, then head.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let f = self.forward_features(x, None, train)?;

@@ -131,6 +131,11 @@ impl AdaptedLinear {
         AdaptedLinear { base, lora }
     }
 
+    /// Whether the layer carries an adapter.
+    pub fn is_adapted(&self) -> bool {
+        self.lora.is_some()
+    }
+
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let y = self.base.forward(x)?;
         match &self.lora {

@@ -4,12 +4,17 @@
 
 use crate::models::efficientnet_lite::{self, EfficientNetLite, LITE0};
 use crate::models::lenet::{self, LeNet};
+use crate::models::lora::LoraSpec;
 use crate::models::resnet::{self, ResNet, ResNetDepth};
 use crate::models::vit::{config as vit_config, Vit};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use graft_data::preprocess::Preprocess;
 use tch::nn::Path;
+
+/// How a registry entry builds its network: under a path, with a head of so many classes (or
+/// none), with LoRA adapters (or none).
+pub type BuildFn = fn(&Path, Option<i64>, Option<&LoraSpec>) -> Box<dyn Backbone>;
 
 /// A registry entry.
 pub struct ModelSpec {
@@ -21,10 +26,14 @@ pub struct ModelSpec {
     /// have none (DINOv2).
     pub default_classes: i64,
     /// Builds the network under `path` (the VarStore root gives checkpoint key names);
-    /// `None` builds it without a classifier head. Prefer [`ModelSpec::build_checked`].
-    pub build: fn(&Path, Option<i64>) -> Box<dyn Backbone>,
+    /// `None` builds it without a classifier head; LoRA adapters where the spec targets a
+    /// layer. Prefer [`ModelSpec::build_checked`] / [`ModelSpec::build_adapted`].
+    pub build: BuildFn,
     /// Key prefix of the classifier (`fc.`, `_fc.`).
     pub head_prefix: &'static str,
+    /// PEFT's usual `target_modules` for the model, the default of `--lora-targets`; empty
+    /// when the model takes no adapters (the CNNs, torchvision's ViT).
+    pub lora_targets: &'static [&'static str],
     stages: fn() -> Vec<StageInfo>,
     preprocess: fn() -> Preprocess,
 }
@@ -73,6 +82,19 @@ impl ModelSpec {
         path: &Path,
         num_classes: Option<i64>,
     ) -> Result<Box<dyn Backbone>> {
+        self.build_adapted(path, num_classes, None)
+    }
+
+    /// [`ModelSpec::build_checked`] with LoRA adapters on the layers `lora` targets (its
+    /// targets empty: the model's [`ModelSpec::lora_targets`]). An error when the model takes
+    /// no adapters or no layer is targeted, so a misspelt target never trains nothing.
+    pub fn build_adapted(
+        &self,
+        path: &Path,
+        num_classes: Option<i64>,
+        lora: Option<&LoraSpec>,
+    ) -> Result<Box<dyn Backbone>> {
+        let lora = lora.map(|l| self.lora_spec(l)).transpose()?;
         if let Some(k) = num_classes {
             if k < 1 {
                 return Err(NnError::Invalid(format!(
@@ -81,7 +103,37 @@ impl ModelSpec {
                 )));
             }
         }
-        Ok((self.build)(path, num_classes))
+        let model = (self.build)(path, num_classes, lora.as_ref());
+        if let Some(l) = &lora {
+            if model.lora_adapters() == 0 {
+                return Err(NnError::Invalid(format!(
+                    "model `{}`: no layer is called {} (LoRA targets are the last part of a \
+                     linear layer's name; this model's usual ones: {})",
+                    self.name,
+                    l.targets.join(", "),
+                    self.lora_targets.join(", ")
+                )));
+            }
+        }
+        Ok(model)
+    }
+
+    /// `lora` with the model's default targets when it names none, or the error saying the
+    /// model takes no adapters.
+    pub fn lora_spec(&self, lora: &LoraSpec) -> Result<LoraSpec> {
+        if self.lora_targets.is_empty() {
+            return Err(NnError::Invalid(format!(
+                "model `{}` takes no LoRA adapters (they apply to the vision transformers' and \
+                 text encoders' linear layers)",
+                self.name
+            )));
+        }
+        let mut l = lora.clone();
+        if l.targets.is_empty() {
+            l.targets = self.lora_targets.iter().map(|t| t.to_string()).collect();
+        }
+        l.validate()?;
+        Ok(l)
     }
 }
 
@@ -91,8 +143,9 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ResNet-18 (torchvision), 11.7M parameters, 512-d features",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R18, k)),
+        build: |p, k, _| Box::new(ResNet::new(p, ResNetDepth::R18, k)),
         head_prefix: "fc.",
+        lora_targets: &[],
         stages: || resnet::stages(ResNetDepth::R18),
         preprocess: resnet::preprocess,
     },
@@ -101,8 +154,9 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ResNet-34 (torchvision), 21.8M parameters, 512-d features",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R34, k)),
+        build: |p, k, _| Box::new(ResNet::new(p, ResNetDepth::R34, k)),
         head_prefix: "fc.",
+        lora_targets: &[],
         stages: || resnet::stages(ResNetDepth::R34),
         preprocess: resnet::preprocess,
     },
@@ -111,8 +165,9 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ResNet-50 (torchvision, v1.5), 25.6M parameters, 2048-d features",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| Box::new(ResNet::new(p, ResNetDepth::R50, k)),
+        build: |p, k, _| Box::new(ResNet::new(p, ResNetDepth::R50, k)),
         head_prefix: "fc.",
+        lora_targets: &[],
         stages: || resnet::stages(ResNetDepth::R50),
         preprocess: resnet::preprocess,
     },
@@ -122,8 +177,9 @@ static REGISTRY: [ModelSpec; 15] = [
             "EfficientNet-Lite0 (efficientnet_pytorch names), 4.7M parameters, 1280-d features",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| Box::new(EfficientNetLite::new(p, LITE0, k)),
+        build: |p, k, _| Box::new(EfficientNetLite::new(p, LITE0, k)),
         head_prefix: "_fc.",
+        lora_targets: &[],
         stages: || efficientnet_lite::stages(&LITE0),
         preprocess: || efficientnet_lite::preprocess(&LITE0),
     },
@@ -132,15 +188,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ViT-Ti/16 (timm names), 5.7M parameters, 192-d class token",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::VIT_TI16,
                 k,
                 vit_config::augreg_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::VIT_TI16.stages(),
         preprocess: vit_config::augreg_preprocess,
     },
@@ -149,15 +207,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ViT-S/16 (timm names), 22M parameters, 384-d class token",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::VIT_S16,
                 k,
                 vit_config::augreg_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::VIT_S16.stages(),
         preprocess: vit_config::augreg_preprocess,
     },
@@ -166,15 +226,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ViT-B/16 (timm names), 86M parameters, 768-d class token",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::VIT_B16,
                 k,
                 vit_config::augreg_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::VIT_B16.stages(),
         preprocess: vit_config::augreg_preprocess,
     },
@@ -183,15 +245,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 (timm names), 22M parameters, 384-d class token, 518 px",
         input: (3, 518, 518),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::DINOV2_S14,
                 k,
                 vit_config::dinov2_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::DINOV2_S14.stages(),
         preprocess: vit_config::dinov2_preprocess,
     },
@@ -200,15 +264,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 with 4 registers (timm names), 22M parameters, 518 px",
         input: (3, 518, 518),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::DINOV2_S14_REG4,
                 k,
                 vit_config::dinov2_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::DINOV2_S14_REG4.stages(),
         preprocess: vit_config::dinov2_preprocess,
     },
@@ -217,15 +283,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 (its own torch.hub names), 22M parameters, 384-d class token",
         input: (3, 224, 224),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::HUB_DINOV2_S14,
                 k,
                 vit_config::dinov2_eval_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::HUB_DINOV2_S14.stages(),
         preprocess: vit_config::dinov2_eval_preprocess,
     },
@@ -234,15 +302,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 with 4 registers (its own torch.hub names), 22M parameters",
         input: (3, 224, 224),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::HUB_DINOV2_S14_REG,
                 k,
                 vit_config::dinov2_eval_preprocess(),
+                l,
             ))
         },
         head_prefix: "head.",
+        lora_targets: &["qkv"],
         stages: || vit_config::HUB_DINOV2_S14_REG.stages(),
         preprocess: vit_config::dinov2_eval_preprocess,
     },
@@ -251,15 +321,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 (Hugging Face Dinov2Model names), 22M parameters",
         input: (3, 224, 224),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::HF_DINOV2_S14,
                 k,
                 vit_config::dinov2_eval_preprocess(),
+                l,
             ))
         },
         head_prefix: "classifier.",
+        lora_targets: &["query", "value"],
         stages: || vit_config::HF_DINOV2_S14.stages(),
         preprocess: vit_config::dinov2_eval_preprocess,
     },
@@ -268,15 +340,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "DINOv2 ViT-S/14 with 4 registers (Hugging Face names), 22M parameters",
         input: (3, 224, 224),
         default_classes: 0,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::HF_DINOV2_S14_REG,
                 k,
                 vit_config::dinov2_eval_preprocess(),
+                l,
             ))
         },
         head_prefix: "classifier.",
+        lora_targets: &["query", "value"],
         stages: || vit_config::HF_DINOV2_S14_REG.stages(),
         preprocess: vit_config::dinov2_eval_preprocess,
     },
@@ -285,15 +359,17 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "ViT-B/16 (torchvision), 86M parameters, 768-d class token",
         input: (3, 224, 224),
         default_classes: 1000,
-        build: |p, k| {
-            Box::new(Vit::new(
+        build: |p, k, l| {
+            Box::new(Vit::adapted(
                 p,
                 &vit_config::TV_VIT_B16,
                 k,
                 vit_config::torchvision_preprocess(),
+                l,
             ))
         },
         head_prefix: "heads.",
+        lora_targets: &[],
         stages: || vit_config::TV_VIT_B16.stages(),
         preprocess: vit_config::torchvision_preprocess,
     },
@@ -302,8 +378,9 @@ static REGISTRY: [ModelSpec; 15] = [
         summary: "LeNet digit encoder (ADDA), 1x28x28 input, 500-d features",
         input: (1, lenet::INPUT_SIDE, lenet::INPUT_SIDE),
         default_classes: 10,
-        build: |p, k| Box::new(LeNet::new(p, k)),
+        build: |p, k, _| Box::new(LeNet::new(p, k)),
         head_prefix: "fc.",
+        lora_targets: &[],
         stages: lenet::stages,
         preprocess: lenet::preprocess,
     },

@@ -25,7 +25,7 @@ use anyhow::{bail, Context};
 use graft_data::image_io::DecodeSize;
 use graft_data::preprocess::Preprocess;
 use graft_nn::models::bert::load::{resolve_model_dir, tokenizer_file};
-use graft_nn::models::lora::LORA_MARKERS;
+use graft_nn::models::lora::{LoraSpec, LORA_MARKERS};
 use graft_nn::train::data::{labels_per_class, stratified_split};
 use graft_nn::train::{evaluate, Augment, ClassMetrics, InputSpec, Samples, Trainer};
 use graft_nn::NnError;
@@ -129,10 +129,23 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
         (_, None) => None,
         (_, Some(_)) => bail!("--hidden applies to the mlp model, not to {model}"),
     };
-    if spec.lora.is_some() && !is_text {
-        bail!("--lora applies to text models (a folder holding config.json and tokenizer.json); {model} is an image model");
-    }
-    if spec.merge_lora && spec.lora.is_none() {
+    // The adapters' targets, the model's usual ones unless named: PEFT's for BERT-family
+    // encoders (query, value), the registry's for images (an error for models without).
+    let lora = match (&spec.lora, &found) {
+        (None, _) => None,
+        (Some(l), ModelRef::Image(m)) => Some(m.lora_spec(l)?),
+        (Some(l), _) if is_text => {
+            let mut l = l.clone();
+            if l.targets.is_empty() {
+                l.targets = LoraSpec::new(l.rank).targets;
+            }
+            Some(l)
+        }
+        (Some(_), _) => {
+            bail!("--lora applies to text models and vision transformers, not to {model}")
+        }
+    };
+    if spec.merge_lora && lora.is_none() {
         bail!("--merge-lora needs --lora");
     }
     let text = if is_text {
@@ -142,7 +155,7 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
     };
     let mut groups = spec.groups.clone();
     groups.lr = spec.opts.lr;
-    if spec.lora.is_some() {
+    if lora.is_some() {
         groups.train_only = LORA_MARKERS.iter().map(|m| m.to_string()).collect();
     }
     let mut train = spec.opts.config(groups, input, small);
@@ -166,7 +179,7 @@ fn new_recipe(spec: &TrainSpec, decode: DecodeSize) -> anyhow::Result<Recipe> {
         train,
         hidden,
         text,
-        lora: spec.lora.clone(),
+        lora,
         decode_size: Some(decode),
     })
 }
@@ -365,12 +378,13 @@ fn run_inner(
             device,
             true,
         )?,
-        (None, _) => backbone_load::load(
+        (None, _) => backbone_load::load_adapted(
             &recipe.model,
             recipe.weights.as_deref(),
             Some(classes),
             device,
             true,
+            recipe.lora.as_ref(),
         )?,
     };
     if let (Some(w), Some(sha)) = (&loaded.weights, &recipe.weights_sha256) {

@@ -3,6 +3,7 @@
 
 use super::config::{Act, Layout, VitConfig};
 use crate::models::layers::{LayerNorm, Linear};
+use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::Result;
 use tch::nn::{Init, Path};
 use tch::Tensor;
@@ -11,19 +12,19 @@ use tch::Tensor;
 /// `self_attention.in_proj_weight`) or three (Hugging Face `query` / `key` / `value`).
 #[derive(Debug)]
 enum Qkv {
-    Fused(Linear),
-    Split([Linear; 3]),
+    Fused(AdaptedLinear),
+    Split([AdaptedLinear; 3]),
 }
 
 #[derive(Debug)]
 struct Attention {
     qkv: Qkv,
-    proj: Linear,
+    proj: AdaptedLinear,
     heads: i64,
 }
 
 impl Attention {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (n, l, d) = x.size3()?;
         let head_dim = d / self.heads;
         let heads = |t: Tensor| -> Result<Tensor> {
@@ -32,15 +33,15 @@ impl Attention {
         let (q, k, v) = match &self.qkv {
             Qkv::Fused(lin) => {
                 let qkv = lin
-                    .forward(x)?
+                    .forward(x, train)?
                     .f_view([n, l, 3, self.heads, head_dim])?
                     .f_permute([2, 0, 3, 1, 4])?;
                 (qkv.get(0), qkv.get(1), qkv.get(2))
             }
             Qkv::Split([q, k, v]) => (
-                heads(q.forward(x)?)?,
-                heads(k.forward(x)?)?,
-                heads(v.forward(x)?)?,
+                heads(q.forward(x, train)?)?,
+                heads(k.forward(x, train)?)?,
+                heads(v.forward(x, train)?)?,
             ),
         };
         let ctx = Tensor::f_scaled_dot_product_attention(
@@ -54,7 +55,7 @@ impl Attention {
             false,
         )?;
         let ctx = ctx.f_transpose(1, 2)?.f_reshape([n, l, d])?;
-        self.proj.forward(&ctx)
+        self.proj.forward(&ctx, train)
     }
 }
 
@@ -64,8 +65,8 @@ pub struct Block {
     attn: Attention,
     ls1: Option<Tensor>,
     norm2: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
+    fc1: AdaptedLinear,
+    fc2: AdaptedLinear,
     ls2: Option<Tensor>,
     act: Act,
 }
@@ -163,11 +164,25 @@ fn names(layout: Layout) -> Names {
 }
 
 impl Block {
-    /// `p` is the block's own path (`blocks.3`, `encoder.layer.3`).
-    pub fn new(p: &Path, c: &VitConfig) -> Self {
+    /// `p` is the block's own path (`blocks.3`, `encoder.layer.3`). `lora` adds adapters to the
+    /// linear layers it targets by the last part of their name, as PEFT's `target_modules`
+    /// does (`qkv`, `proj`, `fc1`, `fc2` in timm's layout; `query`, `value`, `dense` in Hugging
+    /// Face's). torchvision's fused projection is a bare matrix of `nn.MultiheadAttention`,
+    /// not a module, and takes none.
+    pub fn new(p: &Path, c: &VitConfig, lora: Option<&LoraSpec>) -> Self {
         let (d, f) = (c.dim, c.mlp_dim);
         let n = names(c.layout);
-        let linear = |name: &str, i, o| linear_named(&at(p, name), "weight", "bias", i, o);
+        let adapted = |name: &str, base: Linear, spec: Option<&LoraSpec>| {
+            let last = name.rsplit('.').next().unwrap_or(name);
+            AdaptedLinear::new(&at(p, name), last, base, spec)
+        };
+        let linear = |name: &str, i, o| {
+            adapted(
+                name,
+                linear_named(&at(p, name), "weight", "bias", i, o),
+                lora,
+            )
+        };
         let scale = |k: usize| {
             n.ls.filter(|_| c.layer_scale)
                 .map(|(m, v)| at(p, m[k]).var(v, &[d], Init::Const(1e-5)))
@@ -177,7 +192,11 @@ impl Block {
                 module,
                 weight,
                 bias,
-            } => Qkv::Fused(linear_named(&at(p, module), weight, bias, d, 3 * d)),
+            } => {
+                let base = linear_named(&at(p, module), weight, bias, d, 3 * d);
+                let spec = lora.filter(|_| weight == "weight");
+                Qkv::Fused(adapted(module, base, spec))
+            }
             QkvNames::Split(names) => Qkv::Split(names.map(|m| linear(m, d, d))),
         };
         Block {
@@ -196,23 +215,36 @@ impl Block {
         }
     }
 
+    /// How many of the block's linear layers carry adapters.
+    pub fn lora_adapters(&self) -> usize {
+        let qkv: Vec<&AdaptedLinear> = match &self.attn.qkv {
+            Qkv::Fused(l) => vec![l],
+            Qkv::Split(ls) => ls.iter().collect(),
+        };
+        qkv.into_iter()
+            .chain([&self.attn.proj, &self.fc1, &self.fc2])
+            .filter(|l| l.is_adapted())
+            .count()
+    }
+
     /// `x`: `(N, L, D)` tokens. Dropout and stochastic depth are not applied: the published
-    /// ViT and DINOv2 recipes fine-tune without dropout, and stochastic depth is left out.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// ViT and DINOv2 recipes fine-tune without dropout, and stochastic depth is left out;
+    /// `train` reaches the adapters' dropout only.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let scaled = |h: Tensor, ls: &Option<Tensor>| -> Result<Tensor> {
             Ok(match ls {
                 Some(g) => h.f_mul(g)?,
                 None => h,
             })
         };
-        let a = self.attn.forward(&self.norm1.forward(x)?)?;
+        let a = self.attn.forward(&self.norm1.forward(x)?, train)?;
         let x = x.f_add(&scaled(a, &self.ls1)?)?;
-        let h = self.fc1.forward(&self.norm2.forward(&x)?)?;
+        let h = self.fc1.forward(&self.norm2.forward(&x)?, train)?;
         let h = match self.act {
             Act::Gelu => h.f_gelu("none")?,
             Act::QuickGelu => h.f_mul(&h.f_mul_scalar(1.702)?.f_sigmoid()?)?,
         };
-        let m = self.fc2.forward(&h)?;
+        let m = self.fc2.forward(&h, train)?;
         Ok(x.f_add(&scaled(m, &self.ls2)?)?)
     }
 }

@@ -19,6 +19,7 @@ pub use config::{Act, Layout, Pool, PosResize, Positions, VitConfig};
 use crate::models::layers::{
     check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
 };
+use crate::models::lora::LoraSpec;
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::{NnError, Result};
 use block::{at, Block};
@@ -123,6 +124,17 @@ impl Vit {
     /// Builds the network under `p` with the key names of `c.layout`; `num_classes` adds a
     /// linear head on the pooled features. `preprocess` is what its weights were trained with.
     pub fn new(p: &Path, c: &VitConfig, num_classes: Option<i64>, preprocess: Preprocess) -> Self {
+        Self::adapted(p, c, num_classes, preprocess, None)
+    }
+
+    /// [`Vit::new`] with LoRA adapters (Hu et al. 2021) on the linear layers `lora` targets.
+    pub fn adapted(
+        p: &Path,
+        c: &VitConfig,
+        num_classes: Option<i64>,
+        preprocess: Preprocess,
+        lora: Option<&LoraSpec>,
+    ) -> Self {
         assert!(
             c.depth <= config::MAX_DEPTH,
             "ViT depth above {}",
@@ -155,7 +167,7 @@ impl Vit {
                 .then(|| var_at(p, n.reg, &[1, c.reg_tokens, d], token_init())),
             pos_embed: var_at(p, n.pos, &[1, c.pos_rows(), d], token_init()),
             blocks: (0..c.depth)
-                .map(|i| Block::new(&blocks_path.sub(block_name(i)), c))
+                .map(|i| Block::new(&blocks_path.sub(block_name(i)), c, lora))
                 .collect(),
             norm: LayerNorm::new(&at(p, n.norm), d, c.eps),
             head: num_classes.map(|k| Linear::new(&at(p, n.head), c.feature_dim(), k)),
@@ -239,13 +251,12 @@ impl Backbone for Vit {
     }
 
     fn forward_stages(&self, x: &Tensor, from: usize, to: usize, train: bool) -> Result<Tensor> {
-        let _ = train;
         self.check_stage_range(from, to)?;
         let mut h = x.shallow_clone();
         for stage in from..=to {
             h = match stage {
                 0 => self.embed(&h)?,
-                i => self.blocks[i - 1].forward(&h)?,
+                i => self.blocks[i - 1].forward(&h, train)?,
             };
         }
         Ok(h)
@@ -282,5 +293,9 @@ impl Backbone for Vit {
 
     fn input(&self) -> ModelInput {
         ModelInput::Pixels(self.preprocess.clone())
+    }
+
+    fn lora_adapters(&self) -> usize {
+        self.blocks.iter().map(Block::lora_adapters).sum()
     }
 }
