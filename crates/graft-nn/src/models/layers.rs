@@ -229,6 +229,12 @@ pub fn channels_last(x: &Tensor) -> Result<Tensor> {
         .f_permute([0, 3, 1, 2])?)
 }
 
+/// The module at a dotted path under `p` (`attn.qkv`, `features.1.0`): tch's `sub` takes one
+/// name at a time, and checkpoints name modules by dotted paths.
+pub fn at<'a>(p: &Path<'a>, dotted: &str) -> Path<'a> {
+    dotted.split('.').fold(p.clone(), |q, name| q.sub(name))
+}
+
 /// A fully connected layer, `x W^T + b`.
 #[derive(Debug)]
 pub struct Linear {

@@ -3,6 +3,7 @@
 
 pub mod backbone;
 pub mod bert;
+pub mod convnext;
 pub mod efficientnet_lite;
 pub mod input;
 pub mod layers;

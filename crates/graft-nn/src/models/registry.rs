@@ -2,6 +2,7 @@
 //! preprocessing its published weights expect. Everything here is known without building a
 //! network, so listing models costs nothing.
 
+use crate::models::convnext::{self, ConvNext};
 use crate::models::efficientnet_lite::{self, EfficientNetLite, LITE0};
 use crate::models::lenet::{self, LeNet};
 use crate::models::lora::LoraSpec;
@@ -137,7 +138,7 @@ impl ModelSpec {
     }
 }
 
-static REGISTRY: [ModelSpec; 15] = [
+static REGISTRY: [ModelSpec; 19] = [
     ModelSpec {
         name: "resnet18",
         summary: "ResNet-18 (torchvision), 11.7M parameters, 512-d features",
@@ -182,6 +183,80 @@ static REGISTRY: [ModelSpec; 15] = [
         lora_targets: &[],
         stages: || efficientnet_lite::stages(&LITE0),
         preprocess: || efficientnet_lite::preprocess(&LITE0),
+    },
+    ModelSpec {
+        name: "convnext_atto",
+        summary:
+            "ConvNeXt-Atto (timm names, 1x1-convolution MLPs), 3.7M parameters, 320-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k, _| {
+            Box::new(ConvNext::new(
+                p,
+                &convnext::ATTO,
+                k,
+                convnext::timm_preprocess(0.875),
+            ))
+        },
+        head_prefix: "head.fc.",
+        lora_targets: &[],
+        stages: || convnext::ATTO.stages(),
+        preprocess: || convnext::timm_preprocess(0.875),
+    },
+    ModelSpec {
+        name: "convnext_nano",
+        summary:
+            "ConvNeXt-Nano (timm names, 1x1-convolution MLPs), 15.6M parameters, 640-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k, _| {
+            Box::new(ConvNext::new(
+                p,
+                &convnext::NANO,
+                k,
+                convnext::timm_preprocess(0.95),
+            ))
+        },
+        head_prefix: "head.fc.",
+        lora_targets: &[],
+        stages: || convnext::NANO.stages(),
+        preprocess: || convnext::timm_preprocess(0.95),
+    },
+    ModelSpec {
+        name: "convnext_tiny.in12k_ft_in1k",
+        summary: "ConvNeXt-T (timm names, ImageNet-12k then 1k), 28.6M parameters, 768-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k, _| {
+            Box::new(ConvNext::new(
+                p,
+                &convnext::TINY_TIMM,
+                k,
+                convnext::timm_preprocess(0.95),
+            ))
+        },
+        head_prefix: "head.fc.",
+        lora_targets: &[],
+        stages: || convnext::TINY_TIMM.stages(),
+        preprocess: || convnext::timm_preprocess(0.95),
+    },
+    ModelSpec {
+        name: "convnext_tiny",
+        summary: "ConvNeXt-T (torchvision), 28.6M parameters, 768-d features",
+        input: (3, 224, 224),
+        default_classes: 1000,
+        build: |p, k, _| {
+            Box::new(ConvNext::new(
+                p,
+                &convnext::TINY_TV,
+                k,
+                convnext::torchvision_preprocess(),
+            ))
+        },
+        head_prefix: "classifier.2.",
+        lora_targets: &[],
+        stages: || convnext::TINY_TV.stages(),
+        preprocess: convnext::torchvision_preprocess,
     },
     ModelSpec {
         name: "vit_tiny_patch16_224",

@@ -2,7 +2,7 @@
 //! `x + ls1 * MSA(LN(x))`, then `x + ls2 * MLP(LN(x))`, under either layout's key names.
 
 use super::config::{Act, Layout, VitConfig};
-use crate::models::layers::{LayerNorm, Linear};
+use crate::models::layers::{at, LayerNorm, Linear};
 use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::Result;
 use tch::nn::{Init, Path};
@@ -69,11 +69,6 @@ pub struct Block {
     fc2: AdaptedLinear,
     ls2: Option<Tensor>,
     act: Act,
-}
-
-/// The module at a dotted path under `p` (`attn.qkv`): tch's `sub` takes one name at a time.
-pub fn at<'a>(p: &Path<'a>, dotted: &str) -> Path<'a> {
-    dotted.split('.').fold(p.clone(), |q, name| q.sub(name))
 }
 
 /// A `(rows, cols)` matrix and its bias under `p`, with PyTorch's default initialisation.

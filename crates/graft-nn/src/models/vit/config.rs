@@ -161,11 +161,22 @@ impl VitConfig {
             dim: self.dim,
             param_prefixes: embed.into_iter().map(String::from).collect(),
         }];
+        // The final norm (and Hugging Face ViT's unused pooler) train with the last block.
+        let last: &[&str] = match self.layout {
+            Layout::Timm | Layout::Dinov2 => &["norm."],
+            Layout::Torchvision => &["encoder.ln."],
+            Layout::HfVit => &["layernorm.", "pooler."],
+            Layout::HfDinov2 => &["layernorm."],
+        };
         for (i, name) in BLOCK_NAMES.iter().take(self.depth).enumerate() {
+            let mut prefixes = vec![block(i)];
+            if i + 1 == self.depth {
+                prefixes.extend(last.iter().map(|p| p.to_string()));
+            }
             stages.push(StageInfo {
                 name,
                 dim: self.feature_dim(),
-                param_prefixes: vec![block(i)],
+                param_prefixes: prefixes,
             });
         }
         stages

@@ -17,12 +17,12 @@ pub mod pos_embed;
 pub use config::{Act, Layout, Pool, PosResize, Positions, VitConfig};
 
 use crate::models::layers::{
-    check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
+    at, check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
 };
 use crate::models::lora::LoraSpec;
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::{NnError, Result};
-use block::{at, Block};
+use block::Block;
 use graft_data::preprocess::Preprocess;
 use tch::nn::{Init, Path};
 use tch::Tensor;
