@@ -61,7 +61,16 @@ bench_weights() {
     case $1 in
         resnet18) echo "$R18_WEIGHTS" ;;
         efficientnet_lite0) echo "$LITE0_WEIGHTS" ;;
-        *) die "unknown model $1 (resnet18 or efficientnet_lite0)" ;;
+        vit_*|convnext_*)
+            # timm models: seeded random weights in timm's names, saved once, used by both sides.
+            local w=$BENCH/$1_seed0.safetensors
+            if [ ! -f "$w" ]; then
+                "$PY" -c 'import timm' 2>/dev/null || "$PY" -m pip install --quiet 'timm==1.0.31' >&2 \
+                    || die "installing timm into $PY failed"
+                "$PY" "$HERE/extract_torch.py" --model "$1" --seed 0 --save-weights "$w" >/dev/null
+            fi
+            echo "$w" ;;
+        *) die "unknown model $1 (resnet18, efficientnet_lite0, or a timm vit_* / convnext_* name)" ;;
     esac
 }
 

@@ -14,7 +14,8 @@
 #   GRAFT_BENCH_PYTHON  Python with torch 2.13 + torchvision 0.28 (default .bench/venv/bin/python,
 #                       created and filled on first use)
 #   BENCH_RUNS          repeats per side and model (default 2)
-#   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0")
+#   BENCH_MODELS        models to run (default "resnet18 efficientnet_lite0"; timm vit_* and
+#                       convnext_* names too, e.g. vit_small_patch16_224 vit_small_patch14_dinov2)
 #   BENCH_THREADS, BENCH_WORKERS, BENCH_BATCH   (defaults 2, 2, 32)
 #   BENCH_BF16          1 (default) to add graft's bf16 side, 0 to skip it
 #   BENCH_N, BENCH_SIDES  images and their side lengths in px, MIN-MAX (default 512, 400-800)

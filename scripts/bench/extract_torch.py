@@ -20,6 +20,10 @@ Models:
   efficientnet_lite0  a plain-PyTorch EfficientNet-Lite0 (defined below, lukemelas
                       efficientnet_pytorch key names) -> 1280-d, with the TF Lite
                       preprocessing (x - 127) / 128.
+  vit_* / convnext_*  timm's model of that name (`num_classes=0`: the pooled pre-logits
+                      features), with timm's preprocessing for it (`resolve_data_config` +
+                      `create_transform`: e.g. resize 248 bicubic, crop 224, mean/std 0.5 for
+                      vit_small_patch16_224; 518 px for the DINOv2 models).
 
 `--save-weights FILE` writes the (seeded) model's state dict as safetensors and exits, so
 graft can be given exactly the same weights for a feature parity check.
@@ -169,10 +173,28 @@ def build(name: str, weights: Path | None, seed: int) -> tuple[nn.Module, transf
     sys.exit(f"extract_torch: unknown --model {name!r} (resnet18 or efficientnet_lite0)")
 
 
+def is_timm(name: str) -> bool:
+    return name.startswith(("vit_", "convnext_"))
+
+
+def build_timm(name: str, weights: Path | None, seed: int):
+    """timm's model without its classifier and timm's whole eval transform for it."""
+    import timm
+
+    torch.manual_seed(seed)
+    model = timm.create_model(name, pretrained=False, num_classes=0)
+    if weights is not None:
+        load_strict(model, weights)
+    cfg = timm.data.resolve_data_config({}, model=model)
+    return model, timm.data.create_transform(**cfg)
+
+
 def save_weights(name: str, seed: int, path: Path) -> None:
     torch.manual_seed(seed)
     if name == "resnet18":
         model = torchvision.models.resnet18(weights=None)
+    elif is_timm(name):
+        model, _ = build_timm(name, None, seed)
     else:
         model = EfficientNetLite0()
     sd = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -188,7 +210,8 @@ def save_weights(name: str, seed: int, path: Path) -> None:
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, choices=["resnet18", "efficientnet_lite0"])
+    p.add_argument("--model", required=True,
+                   help="resnet18, efficientnet_lite0, or a timm vit_* / convnext_* name")
     p.add_argument("--weights", type=Path, help="safetensors with the model's usual key names")
     p.add_argument("--data", type=Path, help="ImageFolder root")
     p.add_argument("--out", type=Path, help="write the n x d features here (.npy) and the image "
@@ -224,14 +247,17 @@ def main() -> None:
     cuda = device.type == "cuda"
     torch.backends.cudnn.benchmark = True
     t0 = time.perf_counter()
-    model, norm = build(args.model, args.weights, args.seed)
+    if is_timm(args.model):
+        model, tf = build_timm(args.model, args.weights, args.seed)
+    else:
+        model, norm = build(args.model, args.weights, args.seed)
+        tf = transforms.Compose([
+            transforms.Resize(256, interpolation=transforms.InterpolationMode.BILINEAR, antialias=True),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            norm,
+        ])
     model.eval().to(device)
-    tf = transforms.Compose([
-        transforms.Resize(256, interpolation=transforms.InterpolationMode.BILINEAR, antialias=True),
-        transforms.CenterCrop(224),
-        transforms.ToTensor(),
-        norm,
-    ])
     ds = datasets.ImageFolder(str(args.data), transform=tf)
     loader = torch.utils.data.DataLoader(
         ds, batch_size=args.batch_size, num_workers=args.workers, shuffle=False, pin_memory=cuda
