@@ -406,6 +406,7 @@ fn auto_tries_every_text_strategy_against_a_from_scratch_baseline() {
             "source model",
             "linear probe",
             "partial fine-tuning",
+            "LoRA fine-tuning",
             "full fine-tuning",
             "target only",
             "self-training",

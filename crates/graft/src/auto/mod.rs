@@ -1,7 +1,7 @@
 //! `graft auto`: most users do not know which kind of transfer to use, so this tries them in
 //! order of cost within a time budget: a target-only baseline always first, then the source
-//! model as it is, a linear probe of its frozen features, partial and full fine-tuning, and,
-//! with unlabelled target data, domain adaptation (self-training, DANN, CDAN+E with
+//! model as it is, a linear probe of its frozen features, partial, LoRA (transformers) and full
+//! fine-tuning, and, with unlabelled target data, domain adaptation (self-training, DANN, CDAN+E with
 //! self-training) and fine-tuning of the best adapted model. On feature vectors the shallow
 //! methods come first (a logistic-regression baseline, feature alignment, instance weighting,
 //! TrAdaBoost, in `auto/shallow.rs`), then the same deep strategies with the `mlp` model.
@@ -25,6 +25,7 @@ use crate::train::{new_run_dir, TrainOpts, TrainSpec};
 use crate::{CancelToken, Error, Runtime};
 use anyhow::{bail, Context};
 use budget::Budget;
+use graft_nn::models::lora::LoraSpec;
 use graft_nn::precision::Precision;
 use graft_nn::train::SampleKind;
 use serde::Serialize;
@@ -492,7 +493,14 @@ fn run_inner(
 
     // The model: the only one, or the best ranked.
     let (model, mut weights) = choose_model(a, &models, &splits, &mut search)?;
-    let stages = ModelRef::resolve(&model)?.stage_names(&MLP_HIDDEN)?;
+    let found_model = ModelRef::resolve(&model)?;
+    let stages = found_model.stage_names(&MLP_HIDDEN)?;
+    // Transformers take low-rank adapters (text encoders, ViTs); CNNs and the mlp do not.
+    let adapters = match &found_model {
+        ModelRef::Text(_) => true,
+        ModelRef::Image(spec) => !spec.lora_targets.is_empty(),
+        ModelRef::Mlp => false,
+    };
 
     let target_epochs = epochs_for(splits.n_train, 32, 300, 10, 60);
     // A run on the training part of the labels, measured on the held-out part at the last
@@ -652,6 +660,24 @@ fn run_inner(
                 what: format!("stages up to {mid} frozen, the later ones and a new head trained"),
                 transfer: true,
                 job: Job::Train(labelled(false, rate(0.01, 1e-4), w).freeze_until(mid)),
+                work: target_work,
+                again: None,
+            })?;
+        }
+        if adapters {
+            // PEFT's default adapters (rank 8, alpha 8, the model's usual targets) and a new
+            // head; as few trainable weights as a probe, so the probe's rate.
+            let mut lora = labelled(false, rate(0.05, 1e-3), w);
+            lora.lora = Some(LoraSpec {
+                targets: Vec::new(),
+                ..LoraSpec::new(8)
+            });
+            search.attempt(Try {
+                name: "LoRA fine-tuning",
+                what: "low-rank adapters (Hu et al. 2021) and a new head on the frozen weights"
+                    .into(),
+                transfer: true,
+                job: Job::Train(lora),
                 work: target_work,
                 again: None,
             })?;
