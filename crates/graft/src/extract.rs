@@ -84,6 +84,13 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
     }
     tch::manual_seed(r.seed as i64);
     let spec = graft_nn::models::find(r.model)?;
+    if r.with_source_probs && spec.default_classes == 0 {
+        bail!(
+            "--with-source-probs needs the model's own classifier; {}'s published weights have \
+             none",
+            spec.name
+        );
+    }
     let head_classes = r.with_source_probs.then_some(spec.default_classes);
     let loaded = crate::backbone_load::load(
         r.model,
