@@ -11,6 +11,7 @@ use graft_data::features::FeatureSet;
 use graft_data::image_folder::{ImageDataset, OpenOptions};
 use graft_data::image_io::DecodeSize;
 use graft_data::loader::{image_batches, ImageBatch, LoaderOptions};
+use graft_nn::models::vit::Pool;
 use graft_nn::precision::{Autocast, Precision};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct Request<'a> {
     pub decode_size: DecodeSize,
     /// How texts are read, for a text model.
     pub text: &'a TextArgs,
+    /// A vision transformer's pooling other than its default (`None`: the model's own).
+    pub pool: Option<Pool>,
 }
 
 impl<'a> Request<'a> {
@@ -57,6 +60,7 @@ impl<'a> Request<'a> {
             with_source_probs: false,
             decode_size: DecodeSize::default(),
             text,
+            pool: None,
         }
     }
 }
@@ -100,6 +104,9 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
         !r.with_source_probs,
     )?;
     let mut model = loaded.model;
+    if let Some(p) = r.pool {
+        model.set_pool(p)?;
+    }
     // Inference only from here: one kernel per convolution and its BatchNorm (15-20 % faster in
     // fp32). Under a half precision the depthwise ones stay (see `fold_batch_norms`).
     model.fold_batch_norms(r.precision != Precision::Fp32)?;
@@ -211,6 +218,9 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
 
     meta.insert("model".into(), spec.name.to_string());
     meta.insert("stage".into(), stage.clone());
+    if let Some(p) = r.pool {
+        meta.insert("pool".into(), p.name().into());
+    }
     meta.insert("precision".into(), r.precision.to_string());
     meta.insert("decode_size".into(), r.decode_size.name().into());
     meta.insert("preprocess".into(), serde_json::to_string(&pre)?);

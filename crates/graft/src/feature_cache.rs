@@ -74,6 +74,10 @@ fn describe_images(r: &Request<'_>, put: &mut dyn FnMut(&str)) -> anyhow::Result
         put(&format!("decode={}", decode.name()));
     }
     put(&format!("{}", r.with_source_probs));
+    // Keys from before the setting existed had the model's own pooling, and still do.
+    if let Some(p) = r.pool {
+        put(&format!("pool={}", p.name()));
+    }
     for c in &ds.classes {
         put(c);
     }

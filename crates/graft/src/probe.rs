@@ -56,6 +56,11 @@ pub struct ProbeSpec {
     /// Features at the end of this stage (with --data)
     #[cfg_attr(feature = "clap", arg(long))]
     pub stage: Option<String>,
+    /// A vision transformer's pooling: `token` (the class token), `avg` (the mean of the patch
+    /// tokens) or `token+avg` (both concatenated, DINOv2's linear-probe protocol); default the
+    /// model's own
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub pool: Option<graft_nn::models::vit::Pool>,
     /// Test set: features file (with --features) or image folder (with --data)
     #[cfg_attr(feature = "clap", arg(long))]
     pub test: Option<PathBuf>,
@@ -225,6 +230,7 @@ pub fn run(a: &ProbeSpec, rt: &Runtime, obs: &mut dyn Observer) -> anyhow::Resul
                 with_source_probs: false,
                 decode_size: crate::decode_size::for_new_run(rt.decode_size),
                 text: &a.text,
+                pool: a.pool,
             },
             obs,
         )?;

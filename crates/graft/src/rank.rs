@@ -40,6 +40,11 @@ pub struct RankSpec {
     /// Stages to rank as candidates too, comma-separated (each model's last stage otherwise)
     #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
     pub stages: Vec<String>,
+    /// A vision transformer's pooling: `token` (the class token), `avg` (the mean of the patch
+    /// tokens) or `token+avg` (both concatenated, DINOv2's linear-probe protocol); default the
+    /// model's own
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub pool: Option<graft_nn::models::vit::Pool>,
     /// Labelled target data: images (folder or manifest), or texts for text models
     #[cfg_attr(feature = "clap", arg(long))]
     pub data: PathBuf,
@@ -127,6 +132,7 @@ pub fn run(a: &RankSpec, rt: &Runtime, obs: &mut dyn Observer) -> anyhow::Result
                 with_source_probs: with_probs,
                 decode_size: crate::decode_size::for_new_run(rt.decode_size),
                 text: &a.text,
+                pool: a.pool,
             };
             // The source head's predictions need the head in the weights; without it (or without
             // weights) LEEP and NCE are left out for this candidate.

@@ -30,6 +30,11 @@ pub struct Args {
     /// Take the features at the end of this stage instead of the last one
     #[arg(long)]
     pub(crate) stage: Option<String>,
+    /// A vision transformer's pooling: `token` (the class token), `avg` (the mean of the patch
+    /// tokens) or `token+avg` (both concatenated, DINOv2's linear-probe protocol); default the
+    /// model's own
+    #[arg(long)]
+    pub(crate) pool: Option<graft_nn::models::vit::Pool>,
     /// Output file (.safetensors or .npz)
     #[arg(long)]
     pub(crate) out: PathBuf,
@@ -88,6 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             with_source_probs: false,
             decode_size: graft::decode_size::for_new_run(rt.decode_size),
             text: &args.text,
+            pool: args.pool,
         },
         &mut crate::progress::CliObserver::new(args.json),
     )?;

@@ -66,6 +66,17 @@ pub trait Backbone: std::fmt::Debug + Send {
         false
     }
 
+    /// Pools a transformer's tokens another way (class token, mean of the patches, or both:
+    /// DINOv2's linear-probe protocol). Only models without a head take it, since the head's
+    /// width would change; the others have one pooling and say so.
+    fn set_pool(&mut self, pool: crate::models::vit::Pool) -> Result<()> {
+        Err(crate::NnError::Invalid(format!(
+            "model `{}` pools one way; --pool {} applies to the vision transformers",
+            self.arch(),
+            pool.name()
+        )))
+    }
+
     /// How many linear layers carry LoRA adapters (none for models that take none).
     fn lora_adapters(&self) -> usize {
         0

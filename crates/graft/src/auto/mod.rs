@@ -791,6 +791,7 @@ fn choose_model(
         models: models.to_vec(),
         weights: a.weights.iter().map(|w| absolute_spec(w)).collect(),
         stages: Vec::new(),
+        pool: None,
         data: PathBuf::from(&splits.all),
         score: crate::rank::Score::Logme,
         batch_size: 32,

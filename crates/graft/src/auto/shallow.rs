@@ -177,6 +177,7 @@ pub fn probe(train: &str, test: Option<&str>, seed: u64) -> ProbeSpec {
         model: None,
         weights: None,
         stage: None,
+        pool: None,
         test: test.map(PathBuf::from),
         test_fraction: 0.2,
         head: ProbeHead::Logreg,

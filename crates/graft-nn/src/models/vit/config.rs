@@ -51,6 +51,35 @@ pub enum Pool {
     TokenAvg,
 }
 
+impl Pool {
+    /// The names `--pool` takes.
+    pub const NAMES: [&'static str; 3] = ["token", "avg", "token+avg"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Token => "token",
+            Pool::Avg => "avg",
+            Pool::TokenAvg => "token+avg",
+        }
+    }
+}
+
+impl std::str::FromStr for Pool {
+    type Err = crate::NnError;
+
+    fn from_str(s: &str) -> crate::Result<Pool> {
+        match s {
+            "token" => Ok(Pool::Token),
+            "avg" => Ok(Pool::Avg),
+            "token+avg" => Ok(Pool::TokenAvg),
+            other => Err(crate::NnError::Invalid(format!(
+                "pooling `{other}`: expected one of {}",
+                Pool::NAMES.join(", ")
+            ))),
+        }
+    }
+}
+
 /// The activation inside the feed-forward layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Act {

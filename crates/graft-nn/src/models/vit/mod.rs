@@ -295,6 +295,18 @@ impl Backbone for Vit {
         ModelInput::Pixels(self.preprocess.clone())
     }
 
+    fn set_pool(&mut self, pool: Pool) -> Result<()> {
+        if self.head.is_some() {
+            return Err(NnError::Invalid(format!(
+                "model `{}`: pooling is chosen on a model without a head (its width would change)",
+                self.config.arch
+            )));
+        }
+        self.config.pool = pool;
+        self.stages = self.config.stages();
+        Ok(())
+    }
+
     fn lora_adapters(&self) -> usize {
         self.blocks.iter().map(Block::lora_adapters).sum()
     }
