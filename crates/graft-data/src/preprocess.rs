@@ -57,6 +57,41 @@ pub struct Preprocess {
 }
 
 impl Preprocess {
+    /// RGB images with the shorter side resized to `resize`, then a centred `crop` x `crop`
+    /// square: the ImageNet evaluation transform nearly every published recipe uses.
+    pub fn resize_crop(
+        resize: u32,
+        crop: u32,
+        interpolation: Interpolation,
+        normalization: Normalization,
+    ) -> Self {
+        Preprocess {
+            resize_shorter: Some(resize),
+            crop: Some((crop, crop)),
+            interpolation,
+            color: ColorMode::Rgb,
+            normalization,
+        }
+    }
+
+    /// torchvision's `IMAGENET1K_V1` transforms: shorter side to `resize` (256 for ResNet and
+    /// ViT-B/16, 236 for ConvNeXt), bilinear, crop 224, ImageNet statistics.
+    pub fn torchvision(resize: u32) -> Self {
+        Preprocess::resize_crop(
+            resize,
+            224,
+            Interpolation::Bilinear,
+            Normalization::imagenet(),
+        )
+    }
+
+    /// timm's eval transform for a pretrained configuration (`input_size`, `crop_pct`):
+    /// shorter side to `floor(size / crop_pct)`, bicubic, centre crop `size`.
+    pub fn timm(size: u32, crop_pct: f64, normalization: Normalization) -> Self {
+        let resize = (size as f64 / crop_pct).floor() as u32;
+        Preprocess::resize_crop(resize, size, Interpolation::Bicubic, normalization)
+    }
+
     /// Number of channels of the tensors this recipe produces.
     pub fn channels(&self) -> usize {
         match self.color {

@@ -4,7 +4,7 @@
 //! scripts/reference/convnext_reference.py.
 
 use graft_data::preprocess::Normalization;
-use graft_nn::models::convnext::{self, ConvNext, ConvNextConfig, ConvNextLayout};
+use graft_nn::models::convnext::{ConvNext, ConvNextConfig, ConvNextLayout};
 use graft_nn::models::{find, Backbone};
 use graft_nn::weights::{load_into, safetensors, LoadOptions, StateDict};
 use std::collections::BTreeMap;
@@ -51,7 +51,7 @@ fn tiny_convnexts_match_timm_and_torchvision() {
             &vs.root(),
             &tiny(case),
             Some(5),
-            convnext::torchvision_preprocess(),
+            graft_data::preprocess::Preprocess::torchvision(236),
         );
         let report =
             load_into(&mut vs, &sd, &LoadOptions::default(), case, Path::new("w")).unwrap();

@@ -14,7 +14,7 @@ use crate::models::layers::{
 };
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::Result;
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+use graft_data::preprocess::{Normalization, Preprocess};
 use tch::nn::{Init, Path};
 use tch::Tensor;
 
@@ -106,27 +106,10 @@ pub const TINY_TV: ConvNextConfig = ConvNextConfig {
     ..TINY_TIMM
 };
 
-/// timm's pretrained configuration: shorter side to `floor(224 / crop_pct)`, centre crop 224,
-/// bicubic, ImageNet statistics (`convnext_atto.d2_in1k` 0.875; nano and tiny 0.95).
+/// timm's pretrained configuration: crop 224 at `crop_pct`, bicubic, ImageNet statistics
+/// (`convnext_atto.d2_in1k` 0.875; nano and tiny 0.95).
 pub fn timm_preprocess(crop_pct: f64) -> Preprocess {
-    Preprocess {
-        resize_shorter: Some((224.0 / crop_pct).floor() as u32),
-        crop: Some((224, 224)),
-        interpolation: Interpolation::Bicubic,
-        color: ColorMode::Rgb,
-        normalization: Normalization::imagenet(),
-    }
-}
-
-/// torchvision's `ConvNeXt_Tiny_Weights.IMAGENET1K_V1`: resize 236, crop 224, bilinear.
-pub fn torchvision_preprocess() -> Preprocess {
-    Preprocess {
-        resize_shorter: Some(236),
-        crop: Some((224, 224)),
-        interpolation: Interpolation::Bilinear,
-        color: ColorMode::Rgb,
-        normalization: Normalization::imagenet(),
-    }
+    Preprocess::timm(224, crop_pct, Normalization::imagenet())
 }
 
 const EPS: f64 = 1e-6;

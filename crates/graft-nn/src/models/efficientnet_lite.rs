@@ -10,7 +10,7 @@ use crate::models::layers::{
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+use graft_data::preprocess::{Interpolation, Normalization, Preprocess};
 use tch::nn::Path;
 use tch::Tensor;
 
@@ -166,16 +166,15 @@ pub fn stages(cfg: &LiteConfig) -> Vec<StageInfo> {
 /// The TF Lite recipe: resize to `resolution * 8/7` (256 for 224), centre crop, `(p - 127) /
 /// 128`. It gives these weights more confident predictions than ImageNet mean/std.
 pub fn preprocess(cfg: &LiteConfig) -> Preprocess {
-    Preprocess {
-        resize_shorter: Some((cfg.resolution as f64 * 8.0 / 7.0).round() as u32),
-        crop: Some((cfg.resolution, cfg.resolution)),
-        interpolation: Interpolation::Bilinear,
-        color: ColorMode::Rgb,
-        normalization: Normalization::Centered {
+    Preprocess::resize_crop(
+        (cfg.resolution as f64 * 8.0 / 7.0).round() as u32,
+        cfg.resolution,
+        Interpolation::Bilinear,
+        Normalization::Centered {
             center: 127.0,
             scale: 128.0,
         },
-    }
+    )
 }
 
 fn bn(p: &Path, c: i64) -> BatchNorm2d {

@@ -250,13 +250,13 @@ static REGISTRY: [ModelSpec; 19] = [
                 p,
                 &convnext::TINY_TV,
                 k,
-                convnext::torchvision_preprocess(),
+                Preprocess::torchvision(236),
             ))
         },
         head_prefix: "classifier.2.",
         lora_targets: &[],
         stages: || convnext::TINY_TV.stages(),
-        preprocess: convnext::torchvision_preprocess,
+        preprocess: || Preprocess::torchvision(236),
     },
     ModelSpec {
         name: "vit_tiny_patch16_224",
@@ -439,14 +439,14 @@ static REGISTRY: [ModelSpec; 19] = [
                 p,
                 &vit_config::TV_VIT_B16,
                 k,
-                vit_config::torchvision_preprocess(),
+                Preprocess::torchvision(256),
                 l,
             ))
         },
         head_prefix: "heads.",
         lora_targets: &[],
         stages: || vit_config::TV_VIT_B16.stages(),
-        preprocess: vit_config::torchvision_preprocess,
+        preprocess: || Preprocess::torchvision(256),
     },
     ModelSpec {
         name: "lenet",

@@ -7,7 +7,7 @@ use crate::models::layers::{
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+use graft_data::preprocess::Preprocess;
 use tch::nn::Path;
 use tch::Tensor;
 
@@ -71,13 +71,7 @@ pub fn stages(depth: ResNetDepth) -> Vec<StageInfo> {
 /// torchvision's IMAGENET1K_V1 transform: resize 256 (bilinear), centre crop 224, ImageNet
 /// mean/std.
 pub fn preprocess() -> Preprocess {
-    Preprocess {
-        resize_shorter: Some(256),
-        crop: Some((224, 224)),
-        interpolation: Interpolation::Bilinear,
-        color: ColorMode::Rgb,
-        normalization: Normalization::imagenet(),
-    }
+    Preprocess::torchvision(256)
 }
 
 /// 1x1 convolution + BatchNorm that matches the identity to a block's output shape.

@@ -3,7 +3,7 @@
 //! scale, key names and how the position grid is resized.
 
 use crate::models::StageInfo;
-use graft_data::preprocess::{ColorMode, Interpolation, Normalization, Preprocess};
+use graft_data::preprocess::{Normalization, Preprocess};
 
 /// Whose checkpoint key names the model is built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,22 +350,10 @@ impl VitConfig {
     }
 }
 
-/// timm's transform for a pretrained configuration: resize the shorter side to
-/// `floor(size / crop_pct)`, centre-crop `size`, bicubic.
-fn timm_preprocess(size: u32, crop_pct: f64, normalization: Normalization) -> Preprocess {
-    Preprocess {
-        resize_shorter: Some((size as f64 / crop_pct).floor() as u32),
-        crop: Some((size, size)),
-        interpolation: Interpolation::Bicubic,
-        color: ColorMode::Rgb,
-        normalization,
-    }
-}
-
 /// The default pretrained tag of timm's `vit_{tiny,small,base}_patch16_224`
 /// (`augreg_in21k_ft_in1k`; `augreg2_in21k_ft_in1k` for base): crop 0.9, mean and std 0.5.
 pub fn augreg_preprocess() -> Preprocess {
-    timm_preprocess(
+    Preprocess::timm(
         224,
         0.9,
         Normalization::MeanStd {
@@ -377,22 +365,11 @@ pub fn augreg_preprocess() -> Preprocess {
 
 /// `vit_small_patch14_dinov2.lvd142m`: 518 px, no crop margin, ImageNet statistics.
 pub fn dinov2_preprocess() -> Preprocess {
-    timm_preprocess(518, 1.0, Normalization::imagenet())
+    Preprocess::timm(518, 1.0, Normalization::imagenet())
 }
 
 /// DINOv2's own evaluation transform (`make_classification_eval_transform`) and Hugging Face's
 /// `BitImageProcessor` for its DINOv2 models: resize 256 bicubic, crop 224, ImageNet statistics.
 pub fn dinov2_eval_preprocess() -> Preprocess {
-    timm_preprocess(224, 224.0 / 256.0, Normalization::imagenet())
-}
-
-/// torchvision's `ViT_B_16_Weights.IMAGENET1K_V1`: resize 256, crop 224, bilinear.
-pub fn torchvision_preprocess() -> Preprocess {
-    Preprocess {
-        resize_shorter: Some(256),
-        crop: Some((224, 224)),
-        interpolation: Interpolation::Bilinear,
-        color: ColorMode::Rgb,
-        normalization: Normalization::imagenet(),
-    }
+    Preprocess::timm(224, 224.0 / 256.0, Normalization::imagenet())
 }
