@@ -3,6 +3,10 @@
 //! scripts/reference/resnet_reference.py; weights and inputs are generated on both sides from
 //! the same integer hash, so no weights are committed.
 
+mod common;
+
+use common::max_abs;
+
 use graft_nn::models::{find, registry, Backbone};
 use graft_nn::weights::save::save_safetensors;
 use graft_nn::weights::{load_into, safetensors, LoadOptions, StateDict};
@@ -89,10 +93,6 @@ fn build(name: &str, classes: Option<i64>) -> (VarStore, Box<dyn Backbone>) {
         .build_checked(&vs.root(), classes)
         .unwrap();
     (vs, model)
-}
-
-fn max_abs(t: &Tensor) -> f64 {
-    t.abs().max().double_value(&[])
 }
 
 /// Fills `arch` by the shared formula through a strict load of torchvision's key list, runs it

@@ -3,10 +3,14 @@
 //! the full-size registry models' key names, shapes and preprocessing. The fixtures come from
 //! scripts/reference/convnext_reference.py.
 
+mod common;
+
+use common::{max_abs, shapes, under};
+
 use graft_data::preprocess::Normalization;
 use graft_nn::models::convnext::{ConvNext, ConvNextConfig, ConvNextLayout};
 use graft_nn::models::{find, Backbone};
-use graft_nn::weights::{load_into, safetensors, LoadOptions, StateDict};
+use graft_nn::weights::{load_into, safetensors, LoadOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
@@ -14,10 +18,6 @@ use tch::{Device, Tensor};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convnext")
-}
-
-fn max_abs(t: &Tensor) -> f64 {
-    t.abs().max().double_value(&[])
 }
 
 fn tiny(case: &str) -> ConvNextConfig {
@@ -40,12 +40,7 @@ fn tiny_convnexts_match_timm_and_torchvision() {
     let all = safetensors::read(&fixtures().join("tiny_weights.safetensors")).unwrap();
     let x = &reference.tensors["input"];
     for case in ["timm", "timm_conv_mlp", "torchvision"] {
-        let mut sd = StateDict::default();
-        for (k, t) in &all.tensors {
-            if let Some(name) = k.strip_prefix(&format!("{case}.")) {
-                sd.insert(name, t.shallow_clone());
-            }
-        }
+        let sd = under(&all, &format!("{case}."));
         let mut vs = VarStore::new(Device::Cpu);
         let model = ConvNext::new(
             &vs.root(),
@@ -99,13 +94,8 @@ fn full_size_convnexts_have_the_reference_keys_and_preprocessing() {
         let vs = VarStore::new(Device::Cpu);
         spec.build_checked(&vs.root(), Some(full.num_classes))
             .unwrap();
-        let ours: BTreeMap<String, Vec<i64>> = vs
-            .variables()
-            .into_iter()
-            .map(|(k, t)| (k, t.size()))
-            .collect();
         let theirs: BTreeMap<String, Vec<i64>> = full.keys.iter().cloned().collect();
-        assert_eq!(ours, theirs, "{name}");
+        assert_eq!(shapes(&vs), theirs, "{name}");
         if let Some(crop_pct) = full.crop_pct {
             let p = spec.preprocess();
             assert_eq!(

@@ -3,6 +3,10 @@
 //! resized the family's way, and the full-size registry models' key names and shapes. The
 //! fixtures come from scripts/reference/vit_reference.py.
 
+mod common;
+
+use common::{max_abs, shapes, under};
+
 use graft_data::preprocess::{Interpolation, Normalization};
 use graft_nn::models::lora::LoraSpec;
 use graft_nn::models::vit::{config, Layout, Pool, PosResize, Positions, Vit, VitConfig};
@@ -102,13 +106,7 @@ const CASES: [&str; 9] = [
 /// The case's weights under their own (un-prefixed) names.
 fn weights(case: &str) -> StateDict {
     let all = safetensors::read(&fixtures().join("tiny_weights.safetensors")).unwrap();
-    let prefix = format!("{case}.");
-    let mut sd = StateDict::default();
-    for (k, t) in &all.tensors {
-        if let Some(name) = k.strip_prefix(&prefix) {
-            sd.insert(name, t.shallow_clone());
-        }
-    }
+    let sd = under(&all, &format!("{case}."));
     assert!(!sd.is_empty(), "no weights for {case}");
     sd
 }
@@ -139,10 +137,6 @@ fn build(case: &str, pool: Pool) -> (VarStore, Vit) {
     .unwrap();
     assert_eq!(report.skipped.len(), if with_head { 0 } else { 2 });
     (vs, model)
-}
-
-fn max_abs(t: &Tensor) -> f64 {
-    t.abs().max().double_value(&[])
 }
 
 #[test]
@@ -266,13 +260,8 @@ fn full_size_vits_have_the_reference_keys_shapes_and_preprocessing() {
         let vs = VarStore::new(Device::Cpu);
         let classes = (full.num_classes > 0).then_some(full.num_classes);
         let _model = spec.build_checked(&vs.root(), classes).unwrap();
-        let ours: BTreeMap<String, Vec<i64>> = vs
-            .variables()
-            .into_iter()
-            .map(|(k, t)| (k, t.size()))
-            .collect();
         let theirs: BTreeMap<String, Vec<i64>> = full.keys.iter().cloned().collect();
-        assert_eq!(ours, theirs, "{name}");
+        assert_eq!(shapes(&vs), theirs, "{name}");
 
         let p = spec.preprocess();
         if let Some(size) = &full.input_size {
@@ -323,11 +312,9 @@ fn vit_lora_matches_peft() {
         );
         assert_eq!(model.lora_adapters(), 2 * 2);
         let mut sd = weights(case);
-        let prefix = format!("{case}_lora.base_model.model.");
-        for (k, t) in &all.tensors {
-            if let Some(name) = k.strip_prefix(&prefix) {
-                sd.insert(name, t.shallow_clone());
-            }
+        let adapters = under(&all, &format!("{case}_lora.base_model.model."));
+        for (k, t) in &adapters.tensors {
+            sd.insert(k.clone(), t.shallow_clone());
         }
         let report =
             load_into(&mut vs, &sd, &LoadOptions::default(), case, Path::new("w")).unwrap();

@@ -168,9 +168,11 @@ mod tests {
         let cases: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
         assert_eq!(cases.len(), 3);
         let f = |v: &serde_json::Value| v.as_f64().unwrap();
+        let list = |c: &serde_json::Value, k: &str| -> Vec<f64> {
+            c[k].as_array().unwrap().iter().map(f).collect()
+        };
         for c in &cases {
-            let list = |k: &str| -> Vec<f64> { c[k].as_array().unwrap().iter().map(f).collect() };
-            let est = dev_risk(&list("weights"), &list("errors")).unwrap();
+            let est = dev_risk(&list(c, "weights"), &list(c, "errors")).unwrap();
             let name = c["name"].as_str().unwrap();
             for (got, want) in [
                 (est.control_variate, f(&c["risk"])),
@@ -180,27 +182,13 @@ mod tests {
             ] {
                 assert!((got - want).abs() < 1e-12, "{name}: {got} vs {want}");
             }
-            let (lo, hi) = (0.0, list("errors").iter().copied().fold(0.0, f64::max));
+            let (lo, hi) = (0.0, list(c, "errors").iter().copied().fold(0.0, f64::max));
             let in_range = (lo..=hi).contains(&est.control_variate);
             assert_eq!(est.fell_back, !in_range, "{name}");
             assert!((lo..=hi).contains(&est.risk), "{name}: {est:?}");
         }
         // The heavy-tailed case leaves [0, 1], as the issue's -4.01 did.
-        let heavy = dev_risk(
-            &cases[1]["weights"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(f)
-                .collect::<Vec<_>>(),
-            &cases[1]["errors"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(f)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
+        let heavy = dev_risk(&list(&cases[1], "weights"), &list(&cases[1], "errors")).unwrap();
         assert!(heavy.fell_back && heavy.control_variate < 0.0, "{heavy:?}");
     }
 }
