@@ -100,28 +100,32 @@ fn a_vit_runs_through_every_command() {
     assert_eq!(r["candidates"][0]["stage"], "blocks.11", "{r}");
 
     // Partial fine-tuning: the last two blocks, the final norm and the head train.
+    // One epoch from the weights, validated on the training images, into `out`.
+    let finetune = |out: &Path, extra: &[&str]| {
+        let base = [
+            "finetune",
+            "--model",
+            MODEL,
+            "--weights",
+            weights,
+            "--data",
+            data,
+            "--val",
+            data,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            s(out),
+        ];
+        run(&[&base[..], extra].concat())
+    };
     let ft = tmp.path().join("ft");
-    let f = run(&[
-        "finetune",
-        "--model",
-        MODEL,
-        "--weights",
-        weights,
-        "--data",
-        data,
-        "--val",
-        data,
-        "--freeze-until",
-        "blocks.9",
-        "--layer-decay",
-        "0.75",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--out",
-        s(&ft),
-    ]);
+    let f = finetune(
+        &ft,
+        &["--freeze-until", "blocks.9", "--layer-decay", "0.75"],
+    );
     // A block: qkv, proj, fc1 and fc2 (12 d^2 weights, 9 d biases), two norms (4 d).
     let block = 12 * 192 * 192 + 13 * 192;
     assert_eq!(
@@ -138,25 +142,7 @@ fn a_vit_runs_through_every_command() {
     // LoRA on the fused qkv (the model's default target): only the adapters and the head
     // train, the adapters are saved as PEFT saves them, and the run opens with them.
     let lr = tmp.path().join("lora");
-    let l = run(&[
-        "finetune",
-        "--model",
-        MODEL,
-        "--weights",
-        weights,
-        "--data",
-        data,
-        "--val",
-        data,
-        "--lora",
-        "4",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--out",
-        s(&lr),
-    ]);
+    let l = finetune(&lr, &["--lora", "4"]);
     assert_eq!(l["lora"]["targets"], serde_json::json!(["qkv"]), "{l}");
     // 12 blocks of A (4 x 192) and B (576 x 4), and the head.
     assert_eq!(

@@ -79,6 +79,12 @@ pub fn extract(r: &Request<'_>, obs: &mut dyn Observer) -> anyhow::Result<Extrac
         bail!("--batch-size must be at least 1");
     }
     match ModelRef::resolve(r.model)? {
+        // A text encoder pools as its own configuration says; the option would go unused.
+        ModelRef::Text(_) if r.pool.is_some() => bail!(
+            "--pool applies to the vision transformers; the text model {} pools as its \
+             configuration says",
+            r.model
+        ),
         ModelRef::Text(_) => return crate::text_features::extract_text(r, obs),
         ModelRef::Mlp => bail!(
             "the mlp model reads feature vectors, which are features already; extract runs an \
