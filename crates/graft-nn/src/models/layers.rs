@@ -245,14 +245,20 @@ pub struct Linear {
 impl Linear {
     /// PyTorch's default init: uniform in `±1/sqrt(fan_in)` for weight and bias.
     pub fn new(p: &Path, in_features: i64, out_features: i64) -> Self {
+        Linear::named(p, "weight", "bias", in_features, out_features)
+    }
+
+    /// [`Linear::new`] with other names for the two tensors, for checkpoints that store a layer
+    /// as bare matrices (`nn.MultiheadAttention`'s `in_proj_weight` / `in_proj_bias`).
+    pub fn named(p: &Path, weight: &str, bias: &str, in_features: i64, out_features: i64) -> Self {
         let bound = 1.0 / (in_features as f64).sqrt();
         let init = Init::Uniform {
             lo: -bound,
             up: bound,
         };
         Linear {
-            weight: p.var("weight", &[out_features, in_features], init),
-            bias: p.var("bias", &[out_features], init),
+            weight: p.var(weight, &[out_features, in_features], init),
+            bias: p.var(bias, &[out_features], init),
         }
     }
 

@@ -71,19 +71,6 @@ pub struct Block {
     act: Act,
 }
 
-/// A `(rows, cols)` matrix and its bias under `p`, with PyTorch's default initialisation.
-fn linear_named(p: &Path, w: &str, b: &str, cols: i64, rows: i64) -> Linear {
-    let bound = 1.0 / (cols as f64).sqrt();
-    let init = Init::Uniform {
-        lo: -bound,
-        up: bound,
-    };
-    Linear {
-        weight: p.var(w, &[rows, cols], init),
-        bias: p.var(b, &[rows], init),
-    }
-}
-
 /// Where each part of a block lives, per layout.
 struct Names {
     norm1: &'static str,
@@ -171,13 +158,7 @@ impl Block {
             let last = name.rsplit('.').next().unwrap_or(name);
             AdaptedLinear::new(&at(p, name), last, base, spec)
         };
-        let linear = |name: &str, i, o| {
-            adapted(
-                name,
-                linear_named(&at(p, name), "weight", "bias", i, o),
-                lora,
-            )
-        };
+        let linear = |name: &str, i, o| adapted(name, Linear::new(&at(p, name), i, o), lora);
         let scale = |k: usize| {
             n.ls.filter(|_| c.layer_scale)
                 .map(|(m, v)| at(p, m[k]).var(v, &[d], Init::Const(1e-5)))
@@ -188,7 +169,7 @@ impl Block {
                 weight,
                 bias,
             } => {
-                let base = linear_named(&at(p, module), weight, bias, d, 3 * d);
+                let base = Linear::named(&at(p, module), weight, bias, d, 3 * d);
                 let spec = lora.filter(|_| weight == "weight");
                 Qkv::Fused(adapted(module, base, spec))
             }
