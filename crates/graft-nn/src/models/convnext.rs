@@ -9,9 +9,7 @@
 //! through the head's LayerNorm, as timm's `forward_head(pre_logits=True)` and torchvision's
 //! classifier do, so the features are the ones the published classifier reads.
 
-use crate::models::layers::{
-    at, check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
-};
+use crate::models::layers::{at, check_image_batch, classify, Conv2d, ConvSpec, LayerNorm, Linear};
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::Result;
 use graft_data::preprocess::{Normalization, Preprocess};
@@ -332,10 +330,7 @@ impl Backbone for ConvNext {
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let _ = train;
-        let fc = require_head(self.arch(), &self.head)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(features)
+        classify(self.arch(), &self.head, features, None, train)
     }
 
     fn head_prefix(&self) -> &str {

@@ -5,8 +5,8 @@
 //! [`LiteConfig`].
 
 use crate::models::layers::{
-    channels_last, check_features, check_image_batch, fold_pairs, global_avg_pool, require_head,
-    BatchNorm2d, Conv2d, ConvSpec, Linear, Padding,
+    channels_last, check_image_batch, classify, fold_pairs, global_avg_pool, BatchNorm2d, Conv2d,
+    ConvSpec, Linear, Padding,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
@@ -351,9 +351,13 @@ impl Backbone for EfficientNetLite {
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let fc = require_head(self.arch(), &self.fc)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(&features.f_dropout(self.cfg.dropout, train)?)
+        classify(
+            self.arch(),
+            &self.fc,
+            features,
+            Some(self.cfg.dropout),
+            train,
+        )
     }
 
     fn head_prefix(&self) -> &str {

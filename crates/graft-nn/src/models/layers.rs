@@ -334,6 +334,24 @@ pub fn require_head<'a, T>(model: &str, head: &'a Option<T>) -> Result<&'a T> {
     })
 }
 
+/// The logits of the classifier a model ends with, after `dropout` (its rate, applied when
+/// training) where the model has one: with the errors for a model built without a head and
+/// for features of the wrong width.
+pub fn classify(
+    model: &str,
+    head: &Option<Linear>,
+    features: &Tensor,
+    dropout: Option<f64>,
+    train: bool,
+) -> Result<Tensor> {
+    let fc = require_head(model, head)?;
+    check_features(model, features, fc.in_features())?;
+    match dropout {
+        Some(p) => fc.forward(&features.f_dropout(p, train)?),
+        None => fc.forward(features),
+    }
+}
+
 /// The index of `stage` in `stages`, with the registry's error for an unknown name.
 pub fn stage_index(
     model: &str,

@@ -8,7 +8,7 @@
 //! (mean 0.5, std 0.5), a domain-neutral choice: neither MNIST's nor USPS's statistics.
 
 use crate::models::layers::{
-    check_features, check_image_batch, global_avg_pool, require_head, Conv2d, ConvSpec, Linear,
+    check_image_batch, classify, global_avg_pool, Conv2d, ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
@@ -121,9 +121,7 @@ impl Backbone for LeNet {
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let fc = require_head(self.arch(), &self.fc)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(&features.f_dropout(DROPOUT, train)?)
+        classify(self.arch(), &self.fc, features, Some(DROPOUT), train)
     }
 
     fn head_prefix(&self) -> &str {

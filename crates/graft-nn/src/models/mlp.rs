@@ -3,7 +3,7 @@
 //! experiments on vector data (the DANN paper's Amazon reviews: one hidden layer of 50).
 //! Each hidden layer is a stage, so freezing and the domain losses see it as they see a CNN's.
 
-use crate::models::layers::{check_features, require_head, Linear};
+use crate::models::layers::{check_features, classify, Linear};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
 use tch::nn::Path;
@@ -103,10 +103,8 @@ impl Backbone for Mlp {
         Ok(h.shallow_clone())
     }
 
-    fn forward_head(&self, features: &Tensor, _train: bool) -> Result<Tensor> {
-        let fc = require_head(self.arch(), &self.fc)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(features)
+    fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
+        classify(self.arch(), &self.fc, features, None, train)
     }
 
     fn head_prefix(&self) -> &str {

@@ -2,8 +2,8 @@
 //! 3x3 convolution), under torchvision's parameter names, so its checkpoints load unchanged.
 
 use crate::models::layers::{
-    channels_last, check_features, check_image_batch, fold_pairs, global_avg_pool, require_head,
-    BatchNorm2d, Conv2d, ConvSpec, Linear,
+    channels_last, check_image_batch, classify, fold_pairs, global_avg_pool, BatchNorm2d, Conv2d,
+    ConvSpec, Linear,
 };
 use crate::models::{Backbone, StageInfo};
 use crate::Result;
@@ -252,10 +252,8 @@ impl Backbone for ResNet {
     }
 
     /// torchvision's ResNet has no dropout before `fc`.
-    fn forward_head(&self, features: &Tensor, _train: bool) -> Result<Tensor> {
-        let fc = require_head(self.arch(), &self.fc)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(features)
+    fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
+        classify(self.arch(), &self.fc, features, None, train)
     }
 
     fn head_prefix(&self) -> &str {

@@ -21,7 +21,7 @@ pub use config::{BertConfig, Family};
 pub use load::{init_text_model, load_text_model, TextModel};
 pub use pooling::{Pooling, PoolingMode};
 
-use crate::models::layers::{check_features, require_head, Linear};
+use crate::models::layers::{classify, Linear};
 use crate::models::lora::{AdaptedLinear, LoraSpec};
 use crate::models::{Backbone, StageInfo};
 use crate::{NnError, Result};
@@ -267,9 +267,13 @@ impl Backbone for Bert {
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let fc = require_head(self.arch(), &self.classifier)?;
-        check_features(self.arch(), features, fc.in_features())?;
-        fc.forward(&features.f_dropout(self.config.hidden_dropout, train)?)
+        classify(
+            self.arch(),
+            &self.classifier,
+            features,
+            Some(self.config.hidden_dropout),
+            train,
+        )
     }
 
     fn head_prefix(&self) -> &str {

@@ -16,9 +16,7 @@ pub mod pos_embed;
 
 pub use config::{Act, Layout, Pool, PosResize, Positions, VitConfig};
 
-use crate::models::layers::{
-    at, check_features, check_image_batch, require_head, Conv2d, ConvSpec, LayerNorm, Linear,
-};
+use crate::models::layers::{at, check_image_batch, classify, Conv2d, ConvSpec, LayerNorm, Linear};
 use crate::models::lora::LoraSpec;
 use crate::models::{Backbone, ModelInput, StageInfo};
 use crate::{NnError, Result};
@@ -277,10 +275,7 @@ impl Backbone for Vit {
     }
 
     fn forward_head(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let _ = train;
-        let head = require_head(self.arch(), &self.head)?;
-        check_features(self.arch(), features, head.in_features())?;
-        head.forward(features)
+        classify(self.arch(), &self.head, features, None, train)
     }
 
     fn head_prefix(&self) -> &str {
