@@ -13,16 +13,8 @@ DATA=${GRAFT_DATA:-$ROOT/../shared/data}
 GRAFT=${GRAFT:-$ROOT/target/release/graft}
 OUT=${1:-$ROOT/runs/amazon_text}
 THREADS=${THREADS:-1}
-DOMAINS=(books dvd electronics kitchen)
-mkdir -p "$OUT"
-
-for d in "${DOMAINS[@]}"; do
-    f="$OUT/$d.safetensors"
-    [[ -f $f ]] || "$GRAFT" extract --model "$DATA/all_minilm_l6_v2" \
-        --data "$DATA/amazon_reviews_raw/$d" --out "$f" --threads "$THREADS"
-done
-
-acc() { python3 -c 'import json,sys; print("%.2f" % (100 * json.loads(sys.stdin.read().splitlines()[-1])["accuracy"]))'; }
+# shellcheck source=scripts/experiments/amazon_features.sh
+. "$ROOT/scripts/experiments/amazon_features.sh"
 align() { # method source target
     "$GRAFT" align --method "$1" --classifier logreg --source "$2" --target "$3" --json | acc
 }

@@ -12,14 +12,8 @@ DATA=${GRAFT_DATA:-$ROOT/../shared/data}
 GRAFT=${GRAFT:-$ROOT/target/release/graft}
 OUT=${1:-$ROOT/runs/amazon_text}
 THREADS=${THREADS:-2}
-DOMAINS=(books dvd electronics kitchen)
-mkdir -p "$OUT"
-for d in "${DOMAINS[@]}"; do
-    f="$OUT/$d.safetensors"
-    [[ -f $f ]] || "$GRAFT" extract --model "$DATA/all_minilm_l6_v2" \
-        --data "$DATA/amazon_reviews_raw/$d" --out "$f" --threads "$THREADS"
-done
-acc() { python3 -c 'import json,sys; print("%.2f" % (100 * json.loads(sys.stdin.read().splitlines()[-1])["accuracy"]))'; }
+# shellcheck source=scripts/experiments/amazon_features.sh
+. "$ROOT/scripts/experiments/amazon_features.sh"
 align() { # source target flags...
     local s=$1 t=$2; shift 2
     "$GRAFT" align --classifier logreg --source "$s" --target "$t" --json "$@" | acc
