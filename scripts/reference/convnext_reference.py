@@ -30,22 +30,10 @@ from safetensors.torch import save_file
 from timm.models.convnext import ConvNeXt as TimmConvNeXt
 from torchvision.models.convnext import CNBlockConfig
 from torchvision.models.convnext import ConvNeXt as TvConvNeXt
+from random_models import keys, perturb, timm_full
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "crates/graft-nn/tests/fixtures/convnext"
 DEPTHS, DIMS, CLASSES, BATCH, SIDE = (1, 1, 2, 1), (16, 24, 32, 40), 5, 2, 64
-
-
-def perturb(model: torch.nn.Module, seed: int) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            r = torch.randn(p.shape, generator=g)
-            if name.endswith("bias"):
-                p.copy_(0.1 * r)
-            elif p.dim() == 1 or "layer_scale" in name:
-                p.copy_(1.0 + 0.2 * r)
-            else:
-                p.copy_(r / p[0].numel() ** 0.5)
 
 
 def pooled(x: torch.Tensor) -> torch.Tensor:
@@ -106,16 +94,9 @@ def main() -> None:
 
     full = {}
     for name in ["convnext_atto", "convnext_nano", "convnext_tiny.in12k_ft_in1k"]:
-        m = timm.create_model(name, pretrained=False)
-        cfg = m.pretrained_cfg
-        full[name] = dict(
-            keys=[[k, list(v.shape)] for k, v in m.state_dict().items()],
-            input_size=list(cfg["input_size"]), crop_pct=cfg["crop_pct"],
-            interpolation=cfg["interpolation"], mean=list(cfg["mean"]), std=list(cfg["std"]),
-            num_classes=m.num_classes,
-        )
+        full[name] = timm_full(name)
     m = torchvision.models.convnext_tiny()
-    full["convnext_tiny"] = dict(keys=[[k, list(v.shape)] for k, v in m.state_dict().items()],
+    full["convnext_tiny"] = dict(keys=keys(m.state_dict()),
                                  num_classes=1000)
     versions = dict(torch=torch.__version__, torchvision=torchvision.__version__,
                     timm=timm.__version__)

@@ -47,27 +47,10 @@ from transformers import (Dinov2Config, Dinov2Model, Dinov2WithRegistersConfig,
 # current version, which has the registers and the interpolation options).
 from dinov2.models.vision_transformer import DinoVisionTransformer
 from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+from random_models import keys, perturb, timm_full
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "crates/graft-nn/tests/fixtures/vit"
 WIDTH, DEPTH, HEADS, CLASSES, BATCH = 48, 2, 3, 5, 2
-
-
-def perturb(model: torch.nn.Module, seed: int) -> None:
-    """Every parameter random: matrices scaled by fan-in, vectors around 1 (norms, layer scale)
-    or 0 (biases), embeddings and tokens of unit order."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            r = torch.randn(p.shape, generator=g)
-            if name.endswith("bias"):
-                p.copy_(0.1 * r)
-            elif p.dim() == 1:
-                p.copy_(1.0 + 0.2 * r)
-            elif any(t in name for t in ("pos_embed", "pos_embedding", "cls_token", "class_token", "reg_token")):
-                p.copy_(0.5 * r)
-            else:
-                fan_in = p[0].numel()
-                p.copy_(r / fan_in**0.5)
 
 
 def timm_case(name: str, seed: int, patch: int, **kw):
@@ -312,16 +295,9 @@ def main() -> None:
     full = {}
     for name in ["vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224", "vit_small_patch14_dinov2",
                  "vit_small_patch14_reg4_dinov2"]:
-        m = timm.create_model(name, pretrained=False)
-        cfg = m.pretrained_cfg
-        full[name] = dict(
-            keys=[[k, list(v.shape)] for k, v in m.state_dict().items()],
-            input_size=list(cfg["input_size"]), crop_pct=cfg["crop_pct"],
-            interpolation=cfg["interpolation"], mean=list(cfg["mean"]), std=list(cfg["std"]),
-            num_classes=m.num_classes,
-        )
+        full[name] = timm_full(name)
     m = torchvision.models.vit_b_16()
-    full["vit_b_16"] = dict(keys=[[k, list(v.shape)] for k, v in m.state_dict().items()],
+    full["vit_b_16"] = dict(keys=keys(m.state_dict()),
                             num_classes=1000)
     # DINOv2 S/14 in its own layout (torch.hub's arguments) and in Hugging Face's
     # (facebook/dinov2-small and facebook/dinov2-with-registers-small's configurations).
@@ -329,14 +305,14 @@ def main() -> None:
         m = DinoVisionTransformer(img_size=518, patch_size=14, embed_dim=384, depth=12,
                                   num_heads=6, init_values=1.0, block_chunks=0,
                                   num_register_tokens=regs)
-        full[name] = dict(keys=[[k, list(v.shape)] for k, v in m.state_dict().items()],
+        full[name] = dict(keys=keys(m.state_dict()),
                           num_classes=0)
     small = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, image_size=518,
                  patch_size=14)
     for name, m in (("hf_dinov2_small", Dinov2Model(Dinov2Config(**small))),
                     ("hf_dinov2_with_registers_small",
                      Dinov2WithRegistersModel(Dinov2WithRegistersConfig(**small)))):
-        full[name] = dict(keys=[[k, list(v.shape)] for k, v in hub_file(m).items()],
+        full[name] = dict(keys=keys(hub_file(m)),
                           num_classes=0)
     meta["versions"] = dict(torch=torch.__version__, torchvision=torchvision.__version__,
                             timm=timm.__version__, transformers=transformers.__version__,
