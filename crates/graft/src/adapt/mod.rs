@@ -187,14 +187,6 @@ fn run_inner(
         let l = load(false).or_else(|_| load(true))?;
         (l.vs, l.model)
     };
-    // Checked on the built model, before any epoch: transformers (text encoders, ViTs)
-    // normalise with LayerNorm and have no statistics to re-estimate.
-    if recipe.adabn == Some(true) && !vs.variables().keys().any(|k| k.ends_with("running_mean")) {
-        bail!(
-            "AdaBN re-estimates BatchNorm statistics; {model_name} has no BatchNorm layers (it \
-             normalises with LayerNorm)"
-        );
-    }
     if !resuming {
         recipe.write(&dir)?;
     }

@@ -78,6 +78,15 @@ impl<'a> Adapter<'a> {
     /// pre-trained weights and before resuming.
     pub fn new(mut trainer: Trainer<'a>, cfg: AdaptConfig, classes: i64) -> Result<Self> {
         cfg.validate()?;
+        // Refused here, before any epoch: transformers (text encoders, ViTs) normalise with
+        // LayerNorm and have no statistics for AdaBN to re-estimate at the end.
+        if cfg.adabn && crate::transfer::normalization::adabn::bn_buffers(trainer.vs).is_empty() {
+            return Err(NnError::Invalid(format!(
+                "AdaBN re-estimates BatchNorm statistics; {} has no BatchNorm layers (it \
+                 normalises with LayerNorm)",
+                trainer.model.arch()
+            )));
+        }
         let device = trainer.device;
         let d = trainer.model.feature_dim(None)?;
         let aux = VarStore::new(device);
